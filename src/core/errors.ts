@@ -1,0 +1,139 @@
+/**
+ * Typed errors. Every error the kit raises is a {@link PersisterError} with a stable `code`,
+ * so callers can branch on `error.code` (or `isPersisterError`) even when two copies of the
+ * package are installed and `instanceof` fails.
+ */
+
+/** Stable, machine-readable error codes. */
+export type PersisterErrorCode =
+  | 'ALREADY_EXISTS'
+  | 'NOT_INITIALIZED'
+  | 'INVALID_ARGUMENT'
+  | 'SERIALIZATION'
+  | 'STATE_TOO_LARGE'
+  | 'BACKEND'
+  | 'CLOSED';
+
+/** What was being done when the error happened. */
+export type PersisterOperation =
+  | 'initialize'
+  | 'isInitialized'
+  | 'save'
+  | 'load'
+  | 'listAppIds'
+  | 'deleteApp'
+  | 'close'
+  | 'construct';
+
+/** Where an error happened: the backend and the table / key space it addressed. */
+export interface ErrorContext {
+  /** Backend name, e.g. `libsql`, `postgres`. */
+  backend?: string;
+  operation?: PersisterOperation;
+  /** Table, collection, store or key prefix. Never a connection string or token. */
+  target?: string;
+  cause?: unknown;
+}
+
+const BRAND = Symbol.for('burr-edge.PersisterError');
+
+/** Base class of every error raised by burr-edge. */
+export class PersisterError extends Error {
+  readonly code: PersisterErrorCode;
+  readonly backend: string | undefined;
+  readonly operation: PersisterOperation | undefined;
+  readonly target: string | undefined;
+  /** Whether the same call may succeed if repeated (a network blip, a busy database). */
+  readonly retryable: boolean = false;
+
+  constructor(code: PersisterErrorCode, message: string, context: ErrorContext = {}) {
+    const where = [context.backend, context.operation, context.target].filter(Boolean).join(' ');
+    super(where ? `[burr-edge] ${where}: ${message}` : `[burr-edge] ${message}`, { cause: context.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.backend = context.backend;
+    this.operation = context.operation;
+    this.target = context.target;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/** True for any burr-edge error, also one thrown by another copy of the package. */
+export function isPersisterError(error: unknown): error is PersisterError {
+  return typeof error === 'object' && error !== null && (error as Record<symbol, unknown>)[BRAND] === true;
+}
+
+/** A record already exists at (partitionKey, appId, sequenceId) with different content. Nothing was written. */
+export class StateAlreadyExistsError extends PersisterError {
+  readonly partitionKey: string;
+  readonly appId: string;
+  readonly sequenceId: number;
+  constructor(key: { partitionKey: string; appId: string; sequenceId: number }, context: ErrorContext = {}) {
+    super(
+      'ALREADY_EXISTS',
+      `a different state is already saved for partitionKey=${JSON.stringify(key.partitionKey)}, ` +
+        `appId=${JSON.stringify(key.appId)}, sequenceId=${key.sequenceId}; nothing was overwritten`,
+      context,
+    );
+    this.partitionKey = key.partitionKey;
+    this.appId = key.appId;
+    this.sequenceId = key.sequenceId;
+  }
+}
+
+/** An operation ran before `initialize()` (or on a persister that was told to skip it and the table is missing). */
+export class NotInitializedError extends PersisterError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('NOT_INITIALIZED', message, context);
+  }
+}
+
+/** An argument is out of its domain. Raised before anything is sent to the database. */
+export class InvalidArgumentError extends PersisterError {
+  readonly argument: string;
+  constructor(argument: string, message: string, context: ErrorContext = {}) {
+    super('INVALID_ARGUMENT', `${argument}: ${message}`, context);
+    this.argument = argument;
+  }
+}
+
+/** A value could not be serialized (function, symbol, cycle, …) or stored JSON could not be read. */
+export class SerializationError extends PersisterError {
+  /** Path of the offending value, e.g. `state.messages[3].fn`. */
+  readonly path: string | undefined;
+  constructor(message: string, context: ErrorContext & { path?: string } = {}) {
+    super('SERIALIZATION', context.path ? `${context.path}: ${message}` : message, context);
+    this.path = context.path;
+  }
+}
+
+/** The serialized state is larger than the backend accepts. Raised before anything is sent. */
+export class StateTooLargeError extends PersisterError {
+  readonly sizeBytes: number;
+  readonly limitBytes: number;
+  constructor(sizeBytes: number, limitBytes: number, context: ErrorContext = {}) {
+    super(
+      'STATE_TOO_LARGE',
+      `serialized state is ${sizeBytes} bytes, over this backend's limit of ${limitBytes} bytes`,
+      context,
+    );
+    this.sizeBytes = sizeBytes;
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** The database or its transport failed. The driver's error is the `cause`. */
+export class BackendError extends PersisterError {
+  override readonly retryable: boolean;
+  constructor(message: string, context: ErrorContext & { retryable: boolean }) {
+    super('BACKEND', message, context);
+    this.retryable = context.retryable;
+  }
+}
+
+/** The persister was closed; build a new one. */
+export class PersisterClosedError extends PersisterError {
+  constructor(context: ErrorContext = {}) {
+    super('CLOSED', 'the persister is closed', context);
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * A client given directly or as a factory called on first use (so `fromValues` can stay
+ * synchronous while the driver is imported lazily). A failed factory call is retried next time.
+ */
+export class LazyClient<T> {
+  #value: T | undefined;
+  #pending: Promise<T> | undefined;
+  readonly #factory: (() => Promise<T>) | undefined;
+
+  constructor(source: T | (() => Promise<T>)) {
+    if (typeof source === 'function') this.#factory = source as () => Promise<T>;
+    else this.#value = source;
+  }
+
+  get(): Promise<T> | T {
+    if (this.#value !== undefined) return this.#value;
+    this.#pending ??= this.#factory!().then(
+      (value) => (this.#value = value),
+      (error: unknown) => {
+        this.#pending = undefined;
+        throw error;
+      },
+    );
+    return this.#pending;
+  }
+
+  /** The client if it was made, without making it. */
+  peek(): T | undefined {
+    return this.#value;
+  }
+}

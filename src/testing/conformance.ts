@@ -1,0 +1,442 @@
+/**
+ * The conformance suite every burr-edge persister passes, exported as `burr-edge/testing` so
+ * that anyone writing their own persister can run it too. It is a list of cases, not tied to
+ * a test framework: {@link runConformanceSuite} registers them with vitest, jest, mocha or
+ * `node:test`; Deno and other runners loop over {@link conformanceCases}.
+ */
+import type { PersisterError } from '../core/errors.js';
+import type { JsonObject } from '../core/json.js';
+import { State } from '../core/state.js';
+import type { PersistedStateData, SaveParams, StatePersister } from '../core/types.js';
+import { equal, jsonEquals, ok, rejectsWith } from './assert.js';
+import type { Fault } from './instrument.js';
+
+/** A persister under test, with the probes the suite uses when the target offers them. */
+export interface ConformanceSubject {
+  persister: StatePersister & {
+    isInitialized(): Promise<boolean>;
+    close(): Promise<void>;
+  };
+  /** Round trips (driver calls or HTTP requests) made so far. Enables the cost checks. */
+  roundTrips?(): number;
+  /** Injects a fault into the next request. Enables the fault checks (fetch transports). */
+  failNext?(fault: Fault): void;
+  /**
+   * Reads storage around the persister (raw SQL, raw Redis, …): the stored records of one app
+   * as `{sequenceId, stateJson}`. Enables the side-channel checks.
+   */
+  inspect?(partitionKey: string, appId: string): Promise<{ sequenceId: number; stateJson: string }[]>;
+  /** Releases what `create` made. */
+  dispose?(): Promise<void>;
+}
+
+export interface ConformanceTarget {
+  /** Shown in test names, e.g. `libsql (remote http)`. */
+  name: string;
+  /**
+   * Builds a fresh, isolated persister (its own table, namespace or database) for one case.
+   * `id` is unique per case and safe as part of a table name. When `tableName` is given, use
+   * it as given (the suite checks that bad names are refused).
+   */
+  create(options: { id: string; tableName?: string }): Promise<ConformanceSubject>;
+  /** The backend takes a table name (SQL). */
+  tableNames?: boolean;
+  /** Cases to leave out, by name, each with the reason (shown in the test name). */
+  exclude?: Record<string, string>;
+}
+
+export interface ConformanceCase {
+  name: string;
+  run(target: ConformanceTarget): Promise<void>;
+}
+
+type SubjectFn = (subject: ConformanceSubject, id: string) => Promise<void>;
+let counter = 0;
+
+function uniqueId(): string {
+  counter++;
+  return `c${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+function withSubject(run: SubjectFn, options: { initialize?: boolean } = {}): (target: ConformanceTarget) => Promise<void> {
+  return async (target) => {
+    const id = uniqueId();
+    const subject = await target.create({ id });
+    try {
+      if (options.initialize !== false) await subject.persister.initialize();
+      await run(subject, id);
+    } finally {
+      await subject.persister.close().catch(() => undefined);
+      await subject.dispose?.();
+    }
+  };
+}
+
+function step(partitionKey: string | null | undefined, appId: string, sequenceId: number, state: JsonObject | State = { n: sequenceId }, extra: Partial<SaveParams> = {}): SaveParams {
+  return { partitionKey, appId, sequenceId, position: `step-${sequenceId}`, state, status: 'completed', ...extra };
+}
+
+async function roundTripsOf(subject: ConformanceSubject, run: () => Promise<unknown>): Promise<number> {
+  const before = subject.roundTrips!();
+  await run();
+  return subject.roundTrips!() - before;
+}
+
+function checkRecord(actual: PersistedStateData | null, expected: Omit<PersistedStateData, 'createdAt'>, message: string): void {
+  ok(actual, `${message}: expected a record, got null`);
+  equal(actual.partitionKey, expected.partitionKey, `${message}: partitionKey`);
+  equal(actual.appId, expected.appId, `${message}: appId`);
+  equal(actual.sequenceId, expected.sequenceId, `${message}: sequenceId`);
+  equal(actual.position, expected.position, `${message}: position`);
+  equal(actual.status, expected.status, `${message}: status`);
+  jsonEquals(actual.state, expected.state, `${message}: state`);
+  ok(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(actual.createdAt), `${message}: createdAt is ISO 8601 UTC with milliseconds, got ${actual.createdAt}`);
+}
+
+const BIG = 9007199254740993n;
+
+const cases: ConformanceCase[] = [
+  {
+    name: 'initialize is idempotent and isInitialized reports it',
+    run: withSubject(async ({ persister }) => {
+      equal(await persister.isInitialized(), false, 'isInitialized before initialize');
+      await persister.initialize();
+      await persister.initialize();
+      equal(await persister.isInitialized(), true, 'isInitialized after initialize');
+    }, { initialize: false }),
+  },
+  {
+    name: 'operations before initialize fail with NOT_INITIALIZED',
+    run: withSubject(async ({ persister }) => {
+      await rejectsWith(() => persister.save(step('p', 'a', 0)), 'NOT_INITIALIZED', 'save before initialize');
+      await rejectsWith(() => persister.load('p', 'a'), 'NOT_INITIALIZED', 'load before initialize');
+    }, { initialize: false }),
+  },
+  {
+    name: 'saves and loads the latest step and any earlier step',
+    run: withSubject(async ({ persister }) => {
+      for (let i = 0; i < 3; i++) await persister.save(step('user', 'app', i, { count: i, items: Array.from({ length: i }, (_, k) => k) }));
+      const latest = await persister.load('user', 'app');
+      checkRecord(latest, { partitionKey: 'user', appId: 'app', sequenceId: 2, position: 'step-2', status: 'completed', state: { count: 2, items: [0, 1] } }, 'latest');
+      const first = await persister.load('user', 'app', 0);
+      checkRecord(first, { partitionKey: 'user', appId: 'app', sequenceId: 0, position: 'step-0', status: 'completed', state: { count: 0, items: [] } }, 'by sequence id');
+      equal(await persister.load('user', 'app', 7), null, 'a sequence id never saved');
+      equal(await persister.load('user', 'nobody'), null, 'an app never saved');
+    }),
+  },
+  {
+    name: 'latest is the highest sequence id whatever its status, and order of saving does not matter',
+    run: withSubject(async ({ persister }) => {
+      await persister.save(step('p', 'app', 1));
+      await persister.save(step('p', 'app', 2, { n: 2 }, { status: 'failed', position: 'boom' }));
+      await persister.save(step('p', 'app', 0)); // late save of an older step
+      const latest = await persister.load('p', 'app');
+      checkRecord(latest, { partitionKey: 'p', appId: 'app', sequenceId: 2, position: 'boom', status: 'failed', state: { n: 2 } }, 'latest (failed)');
+    }),
+  },
+  {
+    name: 'load with appId null returns the most recently saved step of the partition',
+    run: withSubject(async ({ persister }) => {
+      await persister.save(step('p', 'first', 5));
+      await persister.save(step('p', 'second', 0));
+      await persister.save(step('other', 'third', 0));
+      const latest = await persister.load('p', null);
+      ok(latest, 'a record');
+      equal(latest.appId, 'second', 'most recently saved app');
+      equal(await persister.load('empty-partition', null), null, 'an empty partition');
+    }),
+  },
+  {
+    name: 'partitions are isolated',
+    run: withSubject(async ({ persister }) => {
+      await persister.save(step('tenant-a', 'shared-id', 0, { owner: 'a' }));
+      await persister.save(step('tenant-b', 'shared-id', 0, { owner: 'b' }));
+      jsonEquals((await persister.load('tenant-a', 'shared-id'))?.state, { owner: 'a' }, 'tenant a');
+      jsonEquals((await persister.load('tenant-b', 'shared-id'))?.state, { owner: 'b' }, 'tenant b');
+      jsonEquals(await persister.listAppIds('tenant-a'), ['shared-id'], 'tenant a apps');
+      equal(await persister.load('tenant-c', 'shared-id'), null, 'tenant c sees nothing');
+    }),
+  },
+  {
+    name: 'a null or undefined partition key is the empty partition',
+    run: withSubject(async ({ persister }) => {
+      await persister.save(step(undefined, 'app-u', 0));
+      await persister.save(step(null, 'app-n', 0));
+      await persister.save(step('', 'app-e', 0));
+      equal((await persister.load('', 'app-u'))?.partitionKey, '', 'undefined saved as empty');
+      equal((await persister.load(null, 'app-e'))?.appId, 'app-e', 'null loads empty');
+      jsonEquals([...(await persister.listAppIds(undefined))].sort(), ['app-e', 'app-n', 'app-u'], 'list of the empty partition');
+    }),
+  },
+  {
+    name: 'listAppIds returns each app once, most recently saved first, and honours limit',
+    run: withSubject(async ({ persister }) => {
+      await persister.save(step('p', 'old', 0));
+      await persister.save(step('p', 'middle', 0));
+      await persister.save(step('p', 'old', 1));
+      await persister.save(step('p', 'new', 0));
+      await persister.save(step('p', 'middle', 1));
+      jsonEquals(await persister.listAppIds('p'), ['middle', 'new', 'old'], 'order');
+      jsonEquals(await persister.listAppIds('p', { limit: 2 }), ['middle', 'new'], 'limit');
+      jsonEquals(await persister.listAppIds('nobody'), [], 'empty partition');
+    }),
+  },
+  {
+    name: 'a different record at an existing key is refused and nothing is overwritten',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      await persister.save(step('p', 'app', 0, { version: 'original' }));
+      const error = await rejectsWith(() => persister.save(step('p', 'app', 0, { version: 'changed' })), 'ALREADY_EXISTS', 'different state');
+      equal(error.name, 'StateAlreadyExistsError', 'error class');
+      await rejectsWith(() => persister.save(step('p', 'app', 0, { version: 'original' }, { position: 'elsewhere' })), 'ALREADY_EXISTS', 'different position');
+      await rejectsWith(() => persister.save(step('p', 'app', 0, { version: 'original' }, { status: 'failed' })), 'ALREADY_EXISTS', 'different status');
+      jsonEquals((await persister.load('p', 'app', 0))?.state, { version: 'original' }, 'stored state unchanged');
+      if (subject.inspect) equal((await subject.inspect('p', 'app')).length, 1, 'one stored record (side channel)');
+    }),
+  },
+  {
+    name: 'saving an identical record again succeeds (a retry) and stores one record',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      const state = { list: [1, 2, 3], nested: { big: BIG, text: 'x' } };
+      await persister.save(step('p', 'app', 0, state));
+      await persister.save(step('p', 'app', 0, { nested: { text: 'x', big: BIG }, list: [1, 2, 3] }));
+      jsonEquals((await persister.load('p', 'app'))?.state, state, 'state');
+      if (subject.inspect) equal((await subject.inspect('p', 'app')).length, 1, 'one stored record (side channel)');
+    }),
+  },
+  {
+    name: 'concurrent saves of one key with different states: exactly one wins',
+    run: withSubject(async ({ persister }) => {
+      const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => persister.save(step('p', 'race', 0, { writer: i }))));
+      const won = results.filter((r) => r.status === 'fulfilled');
+      equal(won.length, 1, 'winners');
+      for (const r of results) if (r.status === 'rejected') equal((r.reason as PersisterError).code, 'ALREADY_EXISTS', 'loser error code');
+      const stored = await persister.load('p', 'race', 0);
+      ok(stored && typeof stored.state.writer === 'number', 'a stored winner');
+    }),
+  },
+  {
+    name: 'concurrent saves of many sequence ids of one app are all kept',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      const n = 24;
+      await Promise.all(Array.from({ length: n }, (_, i) => persister.save(step('p', 'busy', i, { i }))));
+      for (const i of [0, 11, n - 1]) jsonEquals((await persister.load('p', 'busy', i))?.state, { i }, `step ${i}`);
+      equal((await persister.load('p', 'busy'))?.sequenceId, n - 1, 'latest');
+      if (subject.inspect) equal((await subject.inspect('p', 'busy')).length, n, 'stored records (side channel)');
+    }),
+  },
+  {
+    name: 'bad arguments are refused before anything is sent',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      const before = subject.roundTrips?.();
+      const bad: [string, Partial<SaveParams> & Record<string, unknown>][] = [
+        ['negative sequence id', { sequenceId: -1 }],
+        ['fractional sequence id', { sequenceId: 1.5 }],
+        ['NaN sequence id', { sequenceId: Number.NaN }],
+        ['string sequence id', { sequenceId: '3' as unknown as number }],
+        ['unknown status', { status: 'done' as 'completed' }],
+        ['empty app id', { appId: '' }],
+        ['numeric app id', { appId: 7 as unknown as string }],
+        ['numeric partition key', { partitionKey: 7 as unknown as string }],
+        ['array state', { state: [1, 2] as unknown as JsonObject }],
+        ['null state', { state: null as unknown as JsonObject }],
+      ];
+      for (const [label, patch] of bad) await rejectsWith(() => persister.save({ ...step('p', 'app', 0), ...patch } as SaveParams), 'INVALID_ARGUMENT', label);
+      const cyclic: Record<string, unknown> = { a: 1 };
+      cyclic.self = cyclic;
+      const unserializable: [string, Record<string, unknown>][] = [
+        ['a function', { f: () => 1 }],
+        ['a symbol', { s: Symbol('x') }],
+        ['a nested function', { deep: { list: [1, () => 2] } }],
+        ['a cycle', cyclic],
+        ['NaN', { x: Number.NaN }],
+        ['a class instance', { when: new Date(0) }],
+      ];
+      for (const [label, state] of unserializable) await rejectsWith(() => persister.save(step('p', 'app', 0, state as JsonObject)), 'SERIALIZATION', label);
+      await rejectsWith(() => persister.save(step('p', 'app', 0, new State({ f: () => 1 }))), 'SERIALIZATION', 'a State holding a function');
+      await rejectsWith(() => persister.load('p', 'app', -2), 'INVALID_ARGUMENT', 'load with a negative sequence id');
+      await rejectsWith(() => persister.listAppIds('p', { limit: 0 }), 'INVALID_ARGUMENT', 'listAppIds with limit 0');
+      if (before !== undefined) equal(subject.roundTrips!() - before, 0, 'round trips made by refused calls');
+      equal(await persister.load('p', 'app'), null, 'nothing was written');
+    }),
+  },
+  {
+    name: 'table names that could inject SQL are refused',
+    run: async (target) => {
+      if (!target.tableNames) return;
+      for (const tableName of ['bad"name', 'two words', 'x; DROP TABLE burr_state', "o'hara", '1starts_with_digit', '', 'a'.repeat(64)]) {
+        await rejectsWith(async () => {
+          const subject = await target.create({ id: uniqueId(), tableName });
+          try {
+            await subject.persister.initialize();
+          } finally {
+            await subject.persister.close().catch(() => undefined);
+            await subject.dispose?.();
+          }
+        }, 'INVALID_ARGUMENT', `table name ${JSON.stringify(tableName)}`);
+      }
+    },
+  },
+  {
+    name: 'unicode, quotes and control characters survive',
+    run: withSubject(async ({ persister }) => {
+      const state = {
+        text: 'naïve café — 日本語 — 🚀',
+        quotes: `it's "quoted" \\ backslash\nnewline\ttab`,
+        escapes: '\u0001\u001f\u2028\u2029',
+        lone: '\ud800 half a pair',
+        'key with spaces and 🔑': true,
+      };
+      await persister.save(step('πartition', 'äpp/1:2%3', 0, state, { position: 'schritt-ü' }));
+      const loaded = await persister.load('πartition', 'äpp/1:2%3');
+      checkRecord(loaded, { partitionKey: 'πartition', appId: 'äpp/1:2%3', sequenceId: 0, position: 'schritt-ü', status: 'completed', state }, 'unicode');
+      jsonEquals(await persister.listAppIds('πartition'), ['äpp/1:2%3'], 'unicode app id listed');
+    }),
+  },
+  {
+    name: 'a 300 KB state round-trips',
+    run: withSubject(async ({ persister }) => {
+      const state = { blob: 'x'.repeat(300 * 1024), rows: Array.from({ length: 500 }, (_, i) => ({ i, label: `row ${i}` })) };
+      await persister.save(step('p', 'big', 0, state));
+      jsonEquals((await persister.load('p', 'big'))?.state, state, 'big state');
+    }),
+  },
+  {
+    name: 'integers beyond 2^53 and special floats are exact',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      const state = { big: BIG, max64: 9223372036854775807n, negative: -BIG, nested: [{ id: 123456789012345678901234567890n }], floats: [1.5, -0, 1e-300, 3.141592653589793], small: 42 };
+      await persister.save(step('p', 'numbers', 0, state));
+      const loaded = await persister.load('p', 'numbers');
+      jsonEquals(loaded?.state, state, 'numbers');
+      equal(loaded?.state.big, BIG, 'bigint comes back as bigint');
+      equal(typeof loaded?.state.small, 'number', 'a small integer stays a number');
+      if (subject.inspect) {
+        const [stored] = await subject.inspect('p', 'numbers');
+        ok(stored && stored.stateJson.includes('9007199254740993') && stored.stateJson.includes('9223372036854775807'), 'stored as plain JSON integers (side channel)');
+      }
+    }),
+  },
+  {
+    name: 'a State instance is serialized with serde, and unknown serde tags are kept verbatim',
+    run: withSubject(async ({ persister }) => {
+      const when = new Date('2026-01-02T03:04:05.678Z');
+      const foreign = { __burr_serde__: 'python.only', x: 1.5, y: -2 };
+      const state = new State({ when, tags: new Set(['a', 'b']), foreign, count: 3 });
+      await persister.save(step('p', 'serde', 0, state));
+      const loaded = await persister.load('p', 'serde');
+      ok(loaded, 'loaded');
+      jsonEquals(loaded.state.foreign, foreign, 'unknown tag kept as stored');
+      const revived = State.deserialize(loaded.state);
+      equal((revived.get('when') as Date).getTime(), when.getTime(), 'Date revived');
+      ok(revived.get('tags') instanceof Set && (revived.get('tags') as Set<string>).has('b'), 'Set revived');
+      jsonEquals(revived.get('foreign'), foreign, 'unknown tag survives deserialize');
+      // load → save elsewhere loses nothing
+      await persister.save(step('p', 'serde-copy', 0, loaded.state));
+      jsonEquals((await persister.load('p', 'serde-copy'))?.state, loaded.state, 'copy is identical');
+    }),
+  },
+  {
+    name: 'round trips: save 1, load 1, listAppIds 1, initialize at most 2 and once',
+    run: async (target) => {
+      const id = uniqueId();
+      const subject = await target.create({ id });
+      try {
+        if (!subject.roundTrips) return;
+        const { persister } = subject;
+        const init = await roundTripsOf(subject, () => persister.initialize());
+        ok(init <= 2, `initialize took ${init} round trips`);
+        equal(await roundTripsOf(subject, () => persister.initialize()), 0, 'second initialize');
+        equal(await roundTripsOf(subject, () => persister.save(step('p', 'app', 0))), 1, 'save');
+        equal(await roundTripsOf(subject, () => persister.save(step('p', 'app', 1))), 1, 'second save');
+        equal(await roundTripsOf(subject, () => persister.save(step('p', 'app', 1))), 1, 'identical re-save');
+        equal(await roundTripsOf(subject, () => persister.save(step('p', 'app', 1, { other: true })).catch(() => undefined)), 1, 'conflicting save');
+        equal(await roundTripsOf(subject, () => persister.load('p', 'app')), 1, 'load latest');
+        equal(await roundTripsOf(subject, () => persister.load('p', 'app', 0)), 1, 'load by sequence id');
+        equal(await roundTripsOf(subject, () => persister.load('p', null)), 1, 'load latest of partition');
+        equal(await roundTripsOf(subject, () => persister.load('p', 'missing')), 1, 'load of a missing app');
+        equal(await roundTripsOf(subject, () => persister.listAppIds('p')), 1, 'listAppIds');
+      } finally {
+        await subject.persister.close().catch(() => undefined);
+        await subject.dispose?.();
+      }
+    },
+  },
+  {
+    name: 'faults: a request lost before the server is a retryable error and writes nothing',
+    run: withSubject(async (subject) => {
+      if (!subject.failNext) return;
+      const { persister } = subject;
+      subject.failNext('request-lost');
+      const error = await rejectsWith(() => persister.save(step('p', 'app', 0)), 'BACKEND', 'lost request');
+      equal(error.retryable, true, 'retryable');
+      equal(await persister.load('p', 'app'), null, 'nothing written');
+      await persister.save(step('p', 'app', 0));
+      equal((await persister.load('p', 'app'))?.sequenceId, 0, 'the retry is saved');
+    }),
+  },
+  {
+    name: 'faults: a response lost after the commit — retrying the same save succeeds, one record',
+    run: withSubject(async (subject) => {
+      if (!subject.failNext) return;
+      const { persister } = subject;
+      subject.failNext('response-lost');
+      const error = await rejectsWith(() => persister.save(step('p', 'app', 0, { v: 1 })), 'BACKEND', 'lost response');
+      equal(error.retryable, true, 'retryable');
+      await persister.save(step('p', 'app', 0, { v: 1 }));
+      jsonEquals((await persister.load('p', 'app'))?.state, { v: 1 }, 'state');
+      if (subject.inspect) equal((await subject.inspect('p', 'app')).length, 1, 'exactly one record (side channel)');
+      await rejectsWith(() => persister.save(step('p', 'app', 0, { v: 2 })), 'ALREADY_EXISTS', 'a different save after the retry');
+    }),
+  },
+  {
+    name: 'faults: a 5xx answer is a retryable backend error',
+    run: withSubject(async (subject) => {
+      if (!subject.failNext) return;
+      const { persister } = subject;
+      subject.failNext('server-error');
+      const error = await rejectsWith(() => persister.load('p', 'app'), 'BACKEND', 'load answered 503');
+      equal(error.retryable, true, 'retryable');
+      subject.failNext('server-error');
+      await rejectsWith(() => persister.save(step('p', 'app', 0)), 'BACKEND', 'save answered 503');
+      equal(await persister.load('p', 'app'), null, 'nothing written');
+    }),
+  },
+  {
+    name: 'a closed persister refuses calls',
+    run: withSubject(async ({ persister }) => {
+      await persister.close();
+      await rejectsWith(() => persister.load('p', 'app'), 'CLOSED', 'load after close');
+      await rejectsWith(() => persister.save(step('p', 'app', 0)), 'CLOSED', 'save after close');
+    }),
+  },
+];
+
+/** Every conformance case, for runners that register tests themselves (Deno.test, …). */
+export function conformanceCases(target: ConformanceTarget): ConformanceCase[] {
+  return cases.filter((c) => !target.exclude?.[c.name]);
+}
+
+/** The test-framework functions the suite registers its cases with. */
+export interface TestFramework {
+  describe(name: string, body: () => void): void;
+  it(name: string, body: () => Promise<void>, timeout?: number): void;
+}
+
+/**
+ * Registers the whole suite for `target` with a test framework:
+ *
+ * ```ts
+ * import { describe, it } from 'vitest';
+ * import { runConformanceSuite } from 'burr-edge/testing';
+ * runConformanceSuite({ name: 'my persister', create: async () => ({ persister: new MyPersister() }) }, { describe, it });
+ * ```
+ */
+export function runConformanceSuite(target: ConformanceTarget, framework: TestFramework, timeoutMs = 30_000): void {
+  framework.describe(`conformance: ${target.name}`, () => {
+    for (const c of conformanceCases(target)) framework.it(c.name, () => c.run(target), timeoutMs);
+  });
+}
