@@ -29,7 +29,8 @@ export function instrumentFetch(base: typeof fetch = globalThis.fetch.bind(globa
     const fault = pending.shift();
     if (fault === 'request-lost') throw new TypeError('fetch failed (injected: request lost before reaching the server)');
     if (fault === 'server-error') {
-      return new Response(JSON.stringify({ error: 'injected 503', message: 'injected 503' }), { status: 503, headers: { 'content-type': 'application/json' } });
+      // What a load balancer in front of the database says when the database is away.
+      return new Response('503 Service Unavailable (injected)', { status: 503, statusText: 'Service Unavailable', headers: { 'content-type': 'text/plain' } });
     }
     const response = await base(input, init);
     if (fault === 'response-lost') {
