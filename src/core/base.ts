@@ -166,13 +166,23 @@ export abstract class PersisterCore {
     return stringifyJson(state, ctx);
   }
 
-  protected async runSave(params: SaveParams, insert: (record: StoredRecord) => Promise<InsertOutcome>): Promise<void> {
+  /**
+   * Validates, then inserts. When the insert reports a taken key without the record holding it
+   * (a concurrent writer committed after the statement's snapshot), `reread` fetches it: the
+   * rare second round trip the cost budget allows.
+   */
+  protected async runSave(
+    params: SaveParams,
+    insert: (record: StoredRecord) => Promise<InsertOutcome>,
+    reread?: (record: StoredRecord) => Promise<StoredRecord | null>,
+  ): Promise<void> {
     this.#assertReady('save');
     const record = this.prepareRecord(params);
     const outcome = await this.#guard('save', () => insert(record));
     if (outcome.inserted) return;
+    let existing = outcome.existing;
+    if (existing === null && reread) existing = await this.#guard('save', () => reread(record));
     // A retry of a save whose response was lost finds its own record: that is success.
-    const existing = outcome.existing;
     if (existing && existing.position === record.position && existing.status === record.status && sameJsonText(existing.stateJson, record.stateJson)) {
       return;
     }
@@ -298,7 +308,11 @@ export abstract class BaseStatePersister extends PersisterCore {
 
   /** Saves one step. See {@link StateSaver.save}. */
   save(params: SaveParams): Promise<void> {
-    return this.runSave(params, (record) => this.storageInsert(record));
+    return this.runSave(
+      params,
+      (record) => this.storageInsert(record),
+      (record) => this.storageSelect({ partitionKey: record.partitionKey, appId: record.appId, sequenceId: record.sequenceId }),
+    );
   }
 
   /** Loads the latest step of an app, one step by sequence id, or the partition's latest (`appId === null`). */

@@ -34,8 +34,8 @@ export class State<T extends Fields = Fields> {
   }
 
   /** Sets fields (Burr's `update`). */
-  update<U extends Fields>(fields: U): State<Omit<T, keyof U> & U> {
-    return new State({ ...this.#fields, ...fields } as Omit<T, keyof U> & U);
+  update(fields: Partial<T> & Fields): State<T> {
+    return new State({ ...this.#fields, ...fields } as T);
   }
 
   /** Appends one value to each named list field, creating the list when absent. */
@@ -76,8 +76,8 @@ export class State<T extends Fields = Fields> {
   }
 
   /** This state with every field of `other` written over it. */
-  merge<U extends Fields>(other: State<U>): State<Omit<T, keyof U> & U> {
-    return this.update(other.getAll());
+  merge(other: State): State<T> {
+    return this.update(other.getAll() as Partial<T>);
   }
 
   /** Only the named fields (missing ones are skipped, as in Burr). */
