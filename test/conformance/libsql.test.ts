@@ -5,7 +5,7 @@ import { createClient } from '@libsql/client';
 import { describe, inject, it } from 'vitest';
 import { SQLitePersister } from '../../src/persisters/libsql.js';
 import { countCalls, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
-import { libsqlRemoteTarget } from './targets.js';
+import { libsqlRemoteTarget } from './libsql-targets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'burr-edge-libsql-'));
 

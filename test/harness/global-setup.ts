@@ -6,20 +6,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import type { HarnessAddresses } from './addresses.js';
 import { startHranaServer } from './hrana.js';
 import { startNeonHttpFront, startNeonWsProxy, startPostgres } from './postgres.js';
 import { startRedis, startUpstashFront } from './redis.js';
-
-export interface HarnessAddresses {
-  hranaUrl: string;
-  hranaToken: string;
-  postgresUrl: string;
-  neonSqlEndpoint: string;
-  neonWsProxyPort: number;
-  upstashUrl: string;
-  upstashToken: string;
-  redisUrl: string;
-}
 
 declare module 'vitest' {
   export interface ProvidedContext {

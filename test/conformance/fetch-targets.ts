@@ -1,0 +1,14 @@
+/**
+ * Every conformance target that needs only `fetch` and the harness's addresses. The runtime
+ * projects (edge, workerd, browser, Deno) run exactly this list, as Node does.
+ */
+import type { ConformanceTarget } from '../../src/testing/index.js';
+import type { HarnessAddresses } from '../harness/addresses.js';
+import { libsqlRemoteTarget } from './libsql-targets.js';
+
+export function fetchTargets(harness: HarnessAddresses): ConformanceTarget[] {
+  return [
+    libsqlRemoteTarget(harness),
+    // one line per fetch-transport backend
+  ];
+}
