@@ -1,0 +1,30 @@
+/**
+ * Burr's Python fixtures (`../shared/fixtures/burr-python/`): the expected results of Burr's own
+ * `load` and `list_app_ids`, read losslessly so 9007199254740993 stays exact.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseJson, type JsonObject } from '../../src/core/json.js';
+
+export const FIXTURES_DIR = fileURLToPath(new URL('../../../shared/fixtures/burr-python/', import.meta.url));
+
+export interface ExpectedLoad {
+  query: { partition_key: string | null; app_id: string; sequence_id: number | null };
+  result: null | { partition_key: string; app_id: string; sequence_id: number; position: string; status: 'completed' | 'failed'; state: JsonObject };
+}
+
+export interface ExpectedBackend {
+  loads: ExpectedLoad[];
+  list_app_ids: Record<string, string[]>;
+}
+
+export function expectedFor(backend: 'sqlite' | 'postgresql' | 'redis' | 'mongodb'): ExpectedBackend {
+  const text = readFileSync(`${FIXTURES_DIR}expected.json`, 'utf8');
+  const all = parseJson(text) as unknown as { backends: Record<string, ExpectedBackend> };
+  return all.backends[backend]!;
+}
+
+/** Burr writes `"None"` for Python's None partition key in `list_app_ids`. */
+export function partitionArg(key: string): string | null {
+  return key === 'None' ? null : key;
+}
