@@ -18,7 +18,7 @@ export interface AgentFields extends Record<string, unknown> {
   draft: string;
   reviews: number;
   answer: string | null;
-  /** Grows every step: how many "tokens" the agent has spent (a bigint, to exercise exact integers). */
+  /** Grows every step. Kept beyond 2^53 so the demo exercises exact big integers (a bigint within the safe range loads back as a number). */
   tokens: bigint;
   /** Burr's bookkeeping fields, as Burr's Application writes them. */
   __SEQUENCE_ID: number;
@@ -50,7 +50,7 @@ export function initialState(question: string): AgentState {
     draft: '',
     reviews: 0,
     answer: null,
-    tokens: 9007199254740000n,
+    tokens: 9007199254741000n,
     __SEQUENCE_ID: 0,
     __PRIOR_STEP: 'start',
   });
@@ -94,6 +94,8 @@ export interface StepResult {
   sequenceId: number;
   position: string;
   state: AgentState;
+  /** False when the agent had already finished and nothing was saved. */
+  saved: boolean;
   done: boolean;
 }
 
@@ -112,15 +114,15 @@ export async function runStep(persister: StatePersister, app: AppRef, question =
   if (!latest) {
     const state = initialState(question);
     await persister.save({ ...app, sequenceId: 0, position: 'start', state, status: 'completed' });
-    return { sequenceId: 0, position: 'start', state, done: false };
+    return { sequenceId: 0, position: 'start', state, saved: true, done: false };
   }
   const current = State.deserialize(latest.state) as AgentState;
   const action = nextAction(latest.position, current);
-  if (!action) return { sequenceId: latest.sequenceId, position: latest.position, state: current, done: true };
+  if (!action) return { sequenceId: latest.sequenceId, position: latest.position, state: current, saved: false, done: true };
   const sequenceId = latest.sequenceId + 1;
-  const state = actions[action]!(current).update({ tokens: current.get('tokens') + BigInt(17 * sequenceId), __SEQUENCE_ID: sequenceId, __PRIOR_STEP: action });
+  const state = actions[action]!(current).update({ tokens: BigInt(current.get('tokens')) + BigInt(17 * sequenceId), __SEQUENCE_ID: sequenceId, __PRIOR_STEP: action });
   await persister.save({ ...app, sequenceId, position: action, state, status: 'completed' });
-  return { sequenceId, position: action, state, done: nextAction(action, state) === null };
+  return { sequenceId, position: action, state, saved: true, done: nextAction(action, state) === null };
 }
 
 /** Copies the step `sequenceId` of `from` into a new app `to`, which then continues from there (Burr's fork). */
