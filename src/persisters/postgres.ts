@@ -1,0 +1,315 @@
+/**
+ * PostgreSQL persister over any of four drivers, through one narrow query interface: Neon's
+ * `neon()` SQL-over-HTTP function (Workers, Vercel Edge, Deno), Neon's WebSocket `Pool`/`Client`,
+ * `pg`'s `Pool`/`Client` (servers), and PGlite (in process, also in the browser). Same table as
+ * Burr's `PostgreSQLPersister` (`state JSONB`), so Burr (Python) and this persister share a
+ * database.
+ *
+ * @example
+ * ```ts
+ * import { PostgreSQLPersister } from 'burr-edge/postgres';
+ * // Neon over HTTP: one fetch per save, load and list; no sockets, so it runs in a Worker.
+ * const persister = PostgreSQLPersister.fromValues({ connectionString: env.DATABASE_URL });
+ * await persister.initialize();
+ * await persister.save({ partitionKey: 'user-1', appId: 'chat-1', sequenceId: 0, position: 'start', state: { count: 0 }, status: 'completed' });
+ * const latest = await persister.load('user-1', 'chat-1');
+ * ```
+ */
+import { BaseStatePersister, defaultErrorKind, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
+import { InvalidArgumentError, SerializationError } from '../core/errors.js';
+import { LazyClient } from '../core/lazy.js';
+import { BurrTable, postgresDialect, type SqlRow, type SqlStatement } from '../core/sql.js';
+import { jsonTextHasNul } from '../core/validation.js';
+
+/** What a query answers, as every supported driver gives it: rows as objects keyed by column. */
+export interface PgQueryResultLike {
+  rows: ArrayLike<unknown>;
+}
+
+/**
+ * The slice of a PostgreSQL client this persister uses: `query(text, params)` with `$n`
+ * placeholders. `pg`'s `Pool` and (connected) `Client`, Neon's WebSocket `Pool` and `Client`,
+ * and PGlite satisfy it as they are.
+ */
+export interface PgQueryable {
+  query(text: string, params: unknown[]): PromiseLike<PgQueryResultLike>;
+}
+
+/** The slice of Neon's `neon()` HTTP query function this persister uses (adapted to {@link PgQueryable}). */
+export interface NeonHttpQueryFunctionLike {
+  (strings: TemplateStringsArray, ...params: never[]): unknown;
+  query(text: string, params: unknown[], options: { arrayMode: false; fullResults: true }): PromiseLike<PgQueryResultLike>;
+}
+
+/** Any client the constructor takes. */
+export type PostgresClient = PgQueryable | NeonHttpQueryFunctionLike;
+
+/** Which Neon transport `fromValues` builds. */
+export type NeonTransport = 'http' | 'websocket';
+
+export interface PostgreSQLPersisterOptions extends BasePersisterOptions {
+  /**
+   * A Neon `neon()` function, a Neon `Pool`/`Client`, a `pg` `Pool`/connected `Client`, a PGlite
+   * instance — or a function that makes one on first use.
+   */
+  client: PostgresClient | (() => Promise<PostgresClient>);
+  /** @default 'burr_state' */
+  tableName?: string;
+  /** End the client (`end()`, or PGlite's `close()`) in `close()`. `fromValues` sets it; an injected client stays yours. @default false */
+  ownsClient?: boolean;
+}
+
+export interface PostgreSQLFromValues extends BasePersisterOptions {
+  /** `postgres://user:password@host/db`, e.g. Neon's pooled connection string. */
+  connectionString: string;
+  /** @default 'burr_state' */
+  tableName?: string;
+  /**
+   * `http`: Neon's `neon()` (one HTTPS request per query; Workers, Vercel Edge, Deno, Node).
+   * `websocket`: Neon's `Pool` (a session over WebSocket; on Node 20 set
+   * `neonConfig.webSocketConstructor` first). In a Worker, make a WebSocket persister per request.
+   * @default 'http'
+   */
+  transport?: NeonTransport;
+}
+
+/** Burr's column type and our write: `created_at` is a zone-less TIMESTAMP holding UTC, whatever the session's time zone. */
+const NOW_UTC = "(now() AT TIME ZONE 'UTC')";
+/** Two-key advisory lock namespace for `initialize` (arbitrary, fixed: "burr" in ASCII). */
+const INIT_LOCK = 0x62757272;
+
+/**
+ * Burr's `PostgreSQLPersister` over Neon (HTTP or WebSocket), `pg` or PGlite. One round trip per
+ * save, load and list; `initialize` is one statement.
+ *
+ * What PostgreSQL's JSONB cannot hold is refused before sending: strings with U+0000 or a lone
+ * UTF-16 surrogate (`SerializationError`). JSONB keeps numbers as `numeric`: `-0` comes back as
+ * `0`, and a float written in exponent form from 1e21 up comes back as an exact integer (`bigint`),
+ * as Burr's Python gets an `int`.
+ *
+ * @example
+ * ```ts
+ * import { neon } from '@neondatabase/serverless';
+ * import pg from 'pg';
+ * import { PGlite } from '@electric-sql/pglite';
+ * new PostgreSQLPersister({ client: neon(env.DATABASE_URL) });            // Workers, Vercel Edge
+ * new PostgreSQLPersister({ client: new pg.Pool({ connectionString }) }); // a server
+ * new PostgreSQLPersister({ client: new PGlite('idb://burr') });          // the browser
+ * ```
+ */
+export class PostgreSQLPersister extends BaseStatePersister {
+  protected readonly backendName = 'postgres';
+  readonly #table: BurrTable;
+  readonly #quoted: string;
+  readonly #ownsClient: boolean;
+  readonly #client: LazyClient<PgQueryable>;
+  /** What was given, for `close()` (`end` / `close` live there, not on the HTTP adapter). */
+  #raw: unknown;
+
+  /** Wraps a client you made; `close()` leaves it open unless `ownsClient` is set. Throws `InvalidArgumentError` for a bad table name or client. */
+  constructor(options: PostgreSQLPersisterOptions) {
+    super(options);
+    const ctx = { backend: 'postgres', operation: 'construct' } as const;
+    const client = options?.client;
+    if (!client || (typeof client !== 'function' && typeof (client as PgQueryable).query !== 'function')) {
+      throw new InvalidArgumentError('client', 'a neon() function, a Neon or pg Pool/Client, or PGlite is required', ctx);
+    }
+    this.#table = new BurrTable(postgresDialect, options.tableName ?? 'burr_state');
+    this.#quoted = `"${this.#table.name}"`;
+    this.#ownsClient = options.ownsClient === true;
+    if (isNeonHttp(client) || typeof client !== 'function') {
+      this.#raw = client;
+      this.#client = new LazyClient<PgQueryable>(adapt(client));
+    } else {
+      // A factory. (A neon() function is a function too: told apart by its `query` method above.)
+      this.#client = new LazyClient<PgQueryable>(async () => {
+        const made = await client();
+        this.#raw = made;
+        return adapt(made);
+      });
+    }
+  }
+
+  /**
+   * Builds a Neon client from a connection string, as Burr's `from_values` builds a psycopg2
+   * connection. `@neondatabase/serverless` is imported on first use.
+   */
+  static fromValues(values: PostgreSQLFromValues): PostgreSQLPersister {
+    const { connectionString, tableName, transport = 'http', ...rest } = values ?? ({} as PostgreSQLFromValues);
+    const ctx = { backend: 'postgres', operation: 'construct' } as const;
+    if (typeof connectionString !== 'string' || connectionString === '') throw new InvalidArgumentError('connectionString', 'a PostgreSQL connection string is required', ctx);
+    if (transport !== 'http' && transport !== 'websocket') throw new InvalidArgumentError('transport', `must be 'http' or 'websocket', got ${JSON.stringify(transport)}`, ctx);
+    const client = async (): Promise<PostgresClient> => {
+      const driver = await import('@neondatabase/serverless');
+      if (transport === 'websocket') return new driver.Pool({ connectionString }) as unknown as PgQueryable;
+      return driver.neon(connectionString) as unknown as NeonHttpQueryFunctionLike;
+    };
+    return new PostgreSQLPersister({ ...rest, client, tableName, ownsClient: true });
+  }
+
+  /** Alias of {@link fromValues}, as Burr's persisters have both. */
+  static fromConfig(values: PostgreSQLFromValues): PostgreSQLPersister {
+    return PostgreSQLPersister.fromValues(values);
+  }
+
+  /** The table this persister reads and writes (validated identifier). */
+  get tableName(): string {
+    return this.#table.name;
+  }
+
+  protected get storageTarget(): string {
+    return `table ${this.#table.name}`;
+  }
+
+  async #query(statement: SqlStatement): Promise<SqlRow[]> {
+    const db = await this.#client.get();
+    const result = await db.query(statement.sql, statement.args);
+    return Array.from(result.rows as ArrayLike<SqlRow>);
+  }
+
+  /**
+   * One statement, so one round trip on every transport (a DO block runs where a multi-statement
+   * string would not: Neon's HTTP API and PGlite's `query` use the extended protocol).
+   */
+  protected async storageInitialize(): Promise<void> {
+    const { table, uniqueIndex } = this.#table.createStatements();
+    const name = this.#table.name; // a validated identifier: safe inside the literals below
+    await this.#query({
+      sql: `DO $burr_edge$
+BEGIN
+  -- Concurrent CREATE TABLE IF NOT EXISTS can fail with a duplicate pg_type row: serialize them.
+  PERFORM pg_advisory_xact_lock(${INIT_LOCK}, hashtext(current_schema() || '.${name}'));
+  ${table.join(';\n  ')};
+  BEGIN
+    ${uniqueIndex};
+  EXCEPTION WHEN unique_violation THEN
+    -- A table Burr filled may hold two positions for one sequence id: keep its data, go without the index.
+    NULL;
+  END;
+END
+$burr_edge$`,
+      args: [],
+    });
+  }
+
+  protected async storageIsInitialized(): Promise<boolean> {
+    return (await this.#query(this.#table.tableExists())).length > 0;
+  }
+
+  /** Rejects what PostgreSQL cannot store, before anything is sent. */
+  protected override checkRecord(record: StoredRecord): void {
+    const ctx = this.context('save');
+    for (const [argument, value] of [['partitionKey', record.partitionKey], ['appId', record.appId], ['position', record.position]] as const) {
+      if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'contains U+0000 (NUL), which PostgreSQL text cannot hold', ctx);
+      if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'contains a lone UTF-16 surrogate, which PostgreSQL (UTF-8) cannot hold', ctx);
+    }
+    if (jsonTextHasNul(record.stateJson)) {
+      throw new SerializationError("the state holds a string with U+0000 (NUL), which PostgreSQL's JSONB cannot store", ctx);
+    }
+    if (jsonTextHasLoneSurrogate(record.stateJson)) {
+      throw new SerializationError("the state holds a string with a lone UTF-16 surrogate, which PostgreSQL's JSONB cannot store", ctx);
+    }
+  }
+
+  /**
+   * One statement: insert unless the key is taken (NOT EXISTS for a table without the kit's
+   * unique index, ON CONFLICT DO NOTHING for a concurrent writer), and in the same round trip
+   * read what holds the key. JSONB equality is decided by the database, so a retry whose state
+   * PostgreSQL normalized (key order, `1.0`, `-0`, `1e21`) is still recognized as identical.
+   */
+  protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
+    const t = this.#quoted;
+    const key = 'partition_key = $1 AND app_id = $2 AND sequence_id = $3';
+    const [row] = await this.#query({
+      sql: `WITH ins AS (
+  INSERT INTO ${t} (${this.#table.insertColumns()})
+  SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb, ${NOW_UTC}
+  WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${key})
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins)::integer AS inserted, e.position, e.status,
+  CASE WHEN e.state = $6::text::jsonb THEN NULL ELSE e.state::text END AS state,
+  (e.state = $6::text::jsonb) AS same_state
+FROM (SELECT 1) AS one LEFT JOIN ${t} AS e ON e.partition_key = $1 AND e.app_id = $2 AND e.sequence_id = $3
+ORDER BY (e.position = $4 AND e.status = $5 AND e.state = $6::text::jsonb) DESC NULLS LAST
+LIMIT 1`,
+      args: BurrTable.recordArgs(record),
+    });
+    if (row && Number(row.inserted) === 1) return { inserted: true };
+    if (row && row.position != null) return { inserted: false, existing: this.#existing(record, row) };
+    // The key is taken by a row committed after this statement's snapshot (a concurrent writer
+    // won the unique index): read it now. The rare second round trip the budget allows.
+    const [late] = await this.#query({
+      sql: `SELECT position, status, CASE WHEN state = $4::text::jsonb THEN NULL ELSE state::text END AS state, (state = $4::text::jsonb) AS same_state
+FROM ${t} WHERE ${key}
+ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 1`,
+      args: [record.partitionKey, record.appId, record.sequenceId, record.stateJson, record.position, record.status],
+    });
+    return { inserted: false, existing: late ? this.#existing(record, late) : null };
+  }
+
+  /** The record at the key; its state text is ours when the database found the two JSONB values equal. */
+  #existing(record: StoredRecord, row: SqlRow): StoredRecord {
+    const same = row.same_state === true || row.same_state === 't';
+    return {
+      partitionKey: record.partitionKey,
+      appId: record.appId,
+      sequenceId: record.sequenceId,
+      position: String(row.position),
+      status: String(row.status) as StoredRecord['status'],
+      stateJson: same ? record.stateJson : String(row.state),
+    };
+  }
+
+  protected async storageSelect(query: LoadQuery): Promise<StoredRow | null> {
+    const [row] = await this.#query(this.#table.select(query));
+    return row ? BurrTable.toStoredRow(row) : null;
+  }
+
+  protected async storageListAppIds(partitionKey: string, limit: number | undefined): Promise<string[]> {
+    return (await this.#query(this.#table.listAppIds(partitionKey, limit))).map((row) => String(row.app_id));
+  }
+
+  /** Deletes every saved step of one app. One round trip. */
+  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
+    await this.runDelete(partitionKey, appId, async (key, app) => {
+      await this.#query(this.#table.deleteApp(key, app));
+    });
+  }
+
+  protected override async storageClose(): Promise<void> {
+    if (!this.#ownsClient) return;
+    const raw = this.#raw as { end?: () => unknown; close?: () => unknown } | undefined;
+    if (raw && typeof raw === 'object') await (typeof raw.end === 'function' ? raw.end() : raw.close?.());
+  }
+
+  protected override classifyError(error: unknown): ErrorKind {
+    const { code, sourceError } = (error ?? {}) as { code?: unknown; sourceError?: unknown };
+    if (code === '42P01') return 'not-initialized'; // undefined_table
+    // Neon's HTTP driver wraps a failed fetch in NeonDbError with the fetch error as `sourceError`.
+    if (sourceError !== undefined) return 'retryable';
+    return defaultErrorKind(error);
+  }
+}
+
+function isNeonHttp(client: unknown): client is NeonHttpQueryFunctionLike {
+  return typeof client === 'function' && typeof (client as { query?: unknown }).query === 'function';
+}
+
+/** Neon's HTTP function answers rows directly unless asked for full results: ask, per call. */
+function adapt(client: PostgresClient): PgQueryable {
+  if (!isNeonHttp(client)) return client;
+  return { query: (text, params) => client.query(text, params, { arrayMode: false, fullResults: true }) };
+}
+
+// Code units, not code points (no `u` flag): a high surrogate not followed by a low one, or a low one alone.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// An escaped surrogate (`\ud800`) not itself escaped (`\\ud800`). The kit's stringifier writes
+// surrogate pairs as raw characters, so an escaped surrogate is always a lone one.
+const ESCAPED_SURROGATE = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+/** Whether JSON text (written by the kit's stringifier) holds a lone surrogate, which JSONB refuses. */
+function jsonTextHasLoneSurrogate(jsonText: string): boolean {
+  return (jsonText.includes('\\u') && ESCAPED_SURROGATE.test(jsonText)) || LONE_SURROGATE.test(jsonText);
+}
