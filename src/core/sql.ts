@@ -49,9 +49,6 @@ export const postgresDialect: SqlDialect = {
   tableExists: (table) => ({ sql: 'SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1', args: [table] }),
 };
 
-/** Columns every select returns, in this order. */
-const COLUMNS = ['partition_key', 'app_id', 'sequence_id', 'position', 'status', 'state', 'created_at'] as const;
-
 /** A result row as the drivers give it: by column name. */
 export type SqlRow = Record<string, unknown>;
 
@@ -84,11 +81,25 @@ export class BurrTable {
 )`,
         `CREATE INDEX IF NOT EXISTS "${this.name}_created_at_index" ON ${t} (created_at)`,
         // Serves listAppIds and load(partition, null) without scanning other partitions.
-        `CREATE INDEX IF NOT EXISTS "${this.name}_partition_created_at_index" ON ${t} (partition_key, created_at)`,
+        `CREATE INDEX IF NOT EXISTS "${this.#indexName('_partition_created_at_index')}" ON ${t} (partition_key, created_at)`,
       ],
       // One record per (partition, app, sequence id): Burr's key also has `position`, which would let a conflicting save in.
-      uniqueIndex: `CREATE UNIQUE INDEX IF NOT EXISTS "${this.name}_key_index" ON ${t} (partition_key, app_id, sequence_id)`,
+      uniqueIndex: `CREATE UNIQUE INDEX IF NOT EXISTS "${this.#indexName('_key_index')}" ON ${t} (partition_key, app_id, sequence_id)`,
     };
+  }
+
+  /**
+   * The kit's index names. PostgreSQL cuts identifiers at 63 bytes, which would give every index
+   * of a long table name the same name (and `IF NOT EXISTS` would then skip all but one), so a
+   * long name is shortened and made unique with a hash of the full table name.
+   */
+  #indexName(suffix: string): string {
+    const full = `${this.name}${suffix}`;
+    if (full.length <= 63) return full;
+    let hash = 2166136261;
+    for (let i = 0; i < this.name.length; i++) hash = Math.imul(hash ^ this.name.charCodeAt(i), 16777619) >>> 0;
+    const tag = `_${hash.toString(16).padStart(8, '0')}`;
+    return `${this.name.slice(0, 63 - suffix.length - tag.length)}${tag}${suffix}`;
   }
 
   tableExists(): SqlStatement {
@@ -166,4 +177,3 @@ export class BurrTable {
   }
 }
 
-export { COLUMNS as BURR_COLUMNS };
