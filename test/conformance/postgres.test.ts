@@ -10,7 +10,7 @@ import ws from 'ws';
 import { afterAll, describe, inject, it } from 'vitest';
 import { PostgreSQLPersister, type PgQueryable } from '../../src/persisters/postgres.js';
 import { countCalls, runConformanceSuite, type ConformanceCase, type ConformanceTarget } from '../../src/testing/index.js';
-import { POSTGRES_EXCLUDES, neonHttpTarget, neonWebSocketTarget, pgliteTarget, postgresCases } from './postgres-targets.js';
+import { POSTGRES_CAPABILITIES, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
 
 const harness = inject('harness');
 const raw = new pg.Pool({ connectionString: harness.postgresUrl, max: 2 });
@@ -35,7 +35,7 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
   return {
     name,
     tableNames: true,
-    exclude: POSTGRES_EXCLUDES,
+    capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const pool = makePool();
       const counted = countCalls(pool, ['query']);
@@ -71,13 +71,4 @@ const targets: ConformanceTarget[] = [
   pglite,
 ];
 
-function registerCases(target: ConformanceTarget, cases: ConformanceCase[]): void {
-  describe(`postgres cases: ${target.name}`, () => {
-    for (const c of cases) it(c.name, () => c.run(target), 30_000);
-  });
-}
-
-for (const target of targets) {
-  runConformanceSuite(target, { describe, it });
-  registerCases(target, postgresCases);
-}
+for (const target of targets) runConformanceSuite(target, { describe, it });
