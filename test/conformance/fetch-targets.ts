@@ -5,10 +5,14 @@
 import type { ConformanceTarget } from '../../src/testing/index.js';
 import type { HarnessAddresses } from '../harness/addresses.js';
 import { libsqlRemoteTarget } from './libsql-targets.js';
+import { neonHttpTarget } from './postgres-targets.js';
+import { upstashTarget } from './redis-targets.js';
 
 export function fetchTargets(harness: HarnessAddresses): ConformanceTarget[] {
   return [
     libsqlRemoteTarget(harness),
+    neonHttpTarget(harness),
+    upstashTarget(harness),
     // one line per fetch-transport backend
   ];
 }
