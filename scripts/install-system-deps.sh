@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The system packages the test suite needs and npm cannot provide:
+#   chromium      the browser project (vitest browser mode; playwright never downloads a browser here)
+#   redis-server  the Redis harness (real redis-server behind the Upstash REST front)
+# As root with apt-get, installs what is missing from Debian's packages; otherwise prints what to
+# install and exits 1. Does nothing when both are present.
+set -euo pipefail
+
+missing=()
+[ -x "${BURR_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  exit 0
+fi
+
+echo "install-system-deps: missing ${missing[*]}." >&2
+echo "  Debian/Ubuntu: sudo apt-get install -y ${missing[*]}" >&2
+echo "  Or point BURR_CHROMIUM at a Chromium binary; redis-server must be on PATH." >&2
+exit 1

@@ -1,0 +1,57 @@
+/**
+ * Bundle budgets and isolation, from the same measurements `npm run size` prints: each backend
+ * adds at most 4 KB min+gzip on top of the shared core and its driver, and a bundle of one
+ * subpath imports no driver but its own and contains no other backend's code.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadSizeModule, noteMissing, type SizeModule, type SizeRow } from './size-module.js';
+
+const size: SizeModule = await loadSizeModule();
+const entries = size.subpathEntries();
+noteMissing(entries);
+const present = entries.filter((e) => e.exists);
+const backendSources = entries.filter((e) => e.backend).map((e) => e.source);
+
+let rows: Map<string, SizeRow>;
+beforeAll(async () => {
+  const report = await size.measure();
+  rows = new Map(report.rows.map((r) => [r.subpath, r]));
+  console.log(report.rows.map((r) => `${r.subpath}: alone ${r.gzipBytes} B, adds ${r.addsGzipBytes} B (min+gzip)`).join('\n'));
+});
+
+describe('bundle budgets and isolation (npm run size)', () => {
+  it('measures every subpath export whose source exists, the root included', () => {
+    expect(present.map((e) => e.subpath)).toContain('.');
+    expect([...rows.keys()].sort()).toEqual(present.map((e) => e.subpath).sort());
+  });
+
+  for (const entry of present) {
+    describe(entry.subpath, () => {
+      if (entry.backend) {
+        it(`adds at most ${size.BACKEND_BUDGET_BYTES} B min+gzip over the core and its driver`, () => {
+          const row = rows.get(entry.subpath)!;
+          expect(row.addsGzipBytes).toBeGreaterThan(0);
+          expect(row.addsGzipBytes).toBeLessThanOrEqual(size.BACKEND_BUDGET_BYTES);
+        });
+      }
+
+      it(`imports no driver but its own (${entry.drivers.join(', ') || 'none'})`, () => {
+        const row = rows.get(entry.subpath)!;
+        const foreign = row.externalImports.filter((path) => !size.isDriverImport(path, entry.drivers));
+        expect(foreign).toEqual([]);
+        if (entry.backend) expect(row.externalImports.some((path) => size.isDriverImport(path, entry.drivers))).toBe(true);
+      });
+
+      it('contains no other backend’s code', () => {
+        const row = rows.get(entry.subpath)!;
+        const others = backendSources.filter((source) => source !== entry.source);
+        expect(row.inputs.filter((input) => others.includes(input))).toEqual([]);
+        expect(row.inputs.filter((input) => input.includes('node_modules/') && !input.includes('node_modules/lossless-json/'))).toEqual([]);
+      });
+    });
+  }
+
+  it('the root export imports no driver at all', () => {
+    expect(rows.get('.')!.externalImports).toEqual([]);
+  });
+});

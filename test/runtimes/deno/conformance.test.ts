@@ -1,0 +1,72 @@
+/**
+ * The conformance suite in Deno 2 (`deno test`, the npm `deno` package, offline): every
+ * fetch-transport backend against the harness, the in-memory persister, and libSQL's `file:`
+ * path through the native driver (Deno loads Node-API addons). Run it through
+ * `npm run test:deno` (scripts/test-runtimes.ts), which starts the harness and passes its
+ * addresses in BURR_HARNESS.
+ *
+ * Plain Deno.test and node:assert — no `jsr:` imports, which need the network.
+ */
+import { createClient } from '@libsql/client';
+import { SQLitePersister } from '../../../src/persisters/libsql.js';
+import { conformanceCases, countCalls, type ConformanceTarget } from '../../../src/testing/index.js';
+import { fetchTargets } from '../../conformance/fetch-targets.js';
+import type { HarnessAddresses } from '../../harness/addresses.js';
+import { exclusionNotes, inMemoryTarget } from '../shared.js';
+
+/** The slice of the Deno namespace used here (typed locally: tsc checks this file without Deno's lib). */
+interface DenoApi {
+  test(definition: { name: string; fn: () => Promise<void>; ignore?: boolean; sanitizeOps?: boolean; sanitizeResources?: boolean }): void;
+  env: { get(name: string): string | undefined };
+  makeTempDirSync(options?: { prefix?: string }): string;
+  version: { deno: string };
+}
+const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
+
+const raw = deno.env.get('BURR_HARNESS');
+if (!raw) throw new Error('BURR_HARNESS is not set: run the Deno suite through `npm run test:deno`, which starts the harness');
+const harness = JSON.parse(raw) as HarnessAddresses;
+
+const dir = deno.makeTempDirSync({ prefix: 'burr-edge-deno-' });
+
+/** libSQL's embedded `file:` database in Deno, round trips counted at the driver. */
+const libsqlFileTarget: ConformanceTarget = {
+  name: 'libsql (file:, Deno)',
+  tableNames: true,
+  async create({ id, tableName }) {
+    const driver = createClient({ url: `file:${dir}/${id}.db` });
+    const counted = countCalls(driver, ['execute', 'batch', 'executeMultiple', 'migrate', 'transaction']);
+    const table = tableName ?? 'burr_state';
+    return {
+      persister: new SQLitePersister({ client: counted.client, tableName: table }),
+      roundTrips: counted.calls,
+      async inspect(partitionKey, appId) {
+        const result = await driver.execute({ sql: `SELECT sequence_id, state FROM "${table}" WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
+        return result.rows.map((row) => ({ sequenceId: Number(row.sequence_id), stateJson: String(row.state) }));
+      },
+      async dispose() {
+        driver.close();
+      },
+    };
+  },
+};
+
+deno.test({
+  name: 'runtime: is Deno 2',
+  async fn() {
+    if (!/^2\./.test(deno.version.deno)) throw new Error(`expected Deno 2, got ${deno.version.deno}`);
+  },
+});
+
+for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harness)]) {
+  for (const note of exclusionNotes('deno', target)) console.info(note);
+  for (const c of conformanceCases(target)) {
+    deno.test({
+      name: `conformance: ${target.name} > ${c.name}`,
+      fn: () => c.run(target),
+      // Drivers keep keep-alive sockets and timers across cases by design (one client per persister, closed in dispose).
+      sanitizeOps: false,
+      sanitizeResources: false,
+    });
+  }
+}

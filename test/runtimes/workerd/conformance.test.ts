@@ -1,0 +1,15 @@
+/**
+ * The conformance suite for every fetch-transport backend inside workerd (Cloudflare's runtime,
+ * through @cloudflare/vitest-pool-workers), against the harness started by the root globalSetup.
+ */
+import { describe, expect, inject, it } from 'vitest';
+import { fetchTargets } from '../../conformance/fetch-targets.js';
+import { inMemoryTarget, runSuites } from '../shared.js';
+
+describe('runtime', () => {
+  it('is workerd', () => {
+    expect(navigator.userAgent).toBe('Cloudflare-Workers');
+  });
+});
+
+runSuites('workerd', [inMemoryTarget(), ...fetchTargets(inject('harness'))], { describe, it });
