@@ -16,7 +16,7 @@ import {
   type PersisterOperation,
 } from './errors.js';
 import { parseJson, stringifyJson, utf8Length, type JsonObject } from './json.js';
-import { State } from './state.js';
+import { isStateLike } from './brand.js';
 import type { ListAppIdsOptions, PersistedStateData, PersistedStatus, SaveParams } from './types.js';
 import { normalizePartitionKey, validateAppId, validateLimit, validatePosition, validateSequenceId, validateStatus } from './validation.js';
 import { sameJsonText } from './compare.js';
@@ -159,7 +159,7 @@ export abstract class PersisterCore {
   protected checkRecord(_record: StoredRecord): void {}
 
   protected serializeState(state: SaveParams['state'], ctx: ErrorContext): string {
-    if (State.isState(state)) return stringifyJson(state.serialize(), ctx);
+    if (isStateLike(state)) return stringifyJson(state.serialize(), ctx);
     if (typeof state !== 'object' || state === null || Array.isArray(state)) {
       throw new InvalidArgumentError('state', 'must be a plain object or a State', ctx);
     }

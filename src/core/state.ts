@@ -2,6 +2,7 @@
  * Immutable application state, the TypeScript twin of Burr's `State`: every write returns a
  * new State and leaves this one as it was.
  */
+import { STATE_BRAND, isStateLike } from './brand.js';
 import { InvalidArgumentError } from './errors.js';
 import type { JsonObject } from './json.js';
 import { deserializeFields, serializeFields } from './serde.js';
@@ -99,7 +100,7 @@ export class State<T extends Fields = Fields> {
 
   /** Whether `value` is a State, also one created by another copy of this package. */
   static isState(value: unknown): value is State {
-    return value instanceof State || (typeof value === 'object' && value !== null && (value as { [STATE_BRAND]?: true })[STATE_BRAND] === true);
+    return value instanceof State || isStateLike(value);
   }
 
   get [Symbol.toStringTag](): string {
@@ -117,5 +118,4 @@ export class State<T extends Fields = Fields> {
   }
 }
 
-const STATE_BRAND = Symbol.for('burr-edge.State');
 Object.defineProperty(State.prototype, STATE_BRAND, { value: true });
