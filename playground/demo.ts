@@ -14,7 +14,7 @@
 import { parseArgs } from 'node:util';
 import { State, isPersisterError } from '../src/index.js';
 import { forkApp, history, runStep, type AgentState, type AppRef } from './agent.js';
-import { BACKENDS, createPersister, type BackendConfig, type ManagedPersister } from './backends.js';
+import { BACKENDS, ConfigError, backendConfigFromEnv, createPersister, type BackendConfig, type ManagedPersister } from './backends.js';
 
 const HELP = `Usage: npm start -- [--list | --history <app> | --new [question] | --fork <app>:<seq> | --app <app>]
 Options:
@@ -42,18 +42,8 @@ const { values, positionals } = parseArgs({
 });
 
 function backendConfig(): BackendConfig {
-  const env = process.env;
-  switch (values.backend) {
-    case 'libsql':
-      return { backend: 'libsql', url: values.db!, ...(env.LIBSQL_AUTH_TOKEN ? { authToken: env.LIBSQL_AUTH_TOKEN } : {}) };
-    default:
-      return configFromEnv(values.backend!, env);
-  }
-}
-
-/** Backends other than libSQL take their settings from the environment (see README). */
-function configFromEnv(backend: string, env: NodeJS.ProcessEnv): BackendConfig {
-  return { backend, ...Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('BURR_'))) } as unknown as BackendConfig;
+  // --db is the libSQL URL; the other backends read their settings (README) from the environment.
+  return backendConfigFromEnv({ ...process.env, BURR_BACKEND: values.backend, LIBSQL_URL: values.db });
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -155,6 +145,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(isPersisterError(error) ? `${error.name} (${error.code}): ${error.message}` : error);
+  if (isPersisterError(error)) console.error(`${error.name} (${error.code}): ${error.message}`);
+  else if (error instanceof ConfigError) console.error(`${error.message}\n\n${HELP}`);
+  else console.error(error);
   process.exitCode = 1;
 });

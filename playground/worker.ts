@@ -28,29 +28,10 @@
  */
 import { State, isPersisterError, parseJson, stringifyJson, type JsonObject, type JsonValue, type PersistedStateData, type StatePersister } from '../src/index.js';
 import { forkApp, initialState, nextAction, runStep, type AgentState, type AppRef } from './agent.js';
-import { BACKENDS, createPersister, type BackendConfig, type ManagedPersister } from './backends.js';
+import { backendConfigFromEnv, createPersister, type BackendConfig, type BackendEnv, type ManagedPersister } from './backends.js';
 
 /** The Worker's environment: `[vars]` in wrangler.toml, secrets, or `.dev.vars` locally. */
-export interface WorkerEnv {
-  /** Which backend stores the state. @default 'libsql' */
-  BURR_BACKEND?: string;
-  /** libSQL / Turso: `libsql://<db>-<org>.turso.io`, or `http://127.0.0.1:8080` for `turso dev`. */
-  LIBSQL_URL?: string;
-  /** libSQL / Turso auth token (a secret: `wrangler secret put LIBSQL_AUTH_TOKEN`). */
-  LIBSQL_AUTH_TOKEN?: string;
-  /** PostgreSQL / Neon: the connection string (a secret: `wrangler secret put DATABASE_URL`). */
-  DATABASE_URL?: string;
-  /** PostgreSQL: where Neon's HTTP driver sends queries, for a local Neon-compatible front; unset for Neon itself. */
-  NEON_FETCH_ENDPOINT?: string;
-  /** Redis / Upstash: the REST URL, as Upstash's console names it. */
-  UPSTASH_REDIS_REST_URL?: string;
-  /** Redis / Upstash: the REST token (a secret: `wrangler secret put UPSTASH_REDIS_REST_TOKEN`). */
-  UPSTASH_REDIS_REST_TOKEN?: string;
-  /** Redis: key prefix, as Burr's `namespace`. @default '' */
-  BURR_NAMESPACE?: string;
-  /** Table (SQL backends) the agent's steps go to. @default 'burr_state' */
-  BURR_TABLE?: string;
-}
+export type WorkerEnv = BackendEnv;
 
 /** The part of a Worker's module export this example implements. */
 export interface AgentWorker {
@@ -67,24 +48,12 @@ class HttpError extends Error {
   }
 }
 
-/** Reads the backend configuration from the environment. Never echoes a secret. */
+/** Reads the backend configuration from the environment; a missing setting is a 500 that says what to set. */
 export function backendConfig(env: WorkerEnv): BackendConfig {
-  const backend = env.BURR_BACKEND ?? 'libsql';
-  const tableName = env.BURR_TABLE ? { tableName: env.BURR_TABLE } : {};
-  switch (backend) {
-    case 'libsql':
-      if (!env.LIBSQL_URL) throw new HttpError(500, 'LIBSQL_URL is not set (wrangler.toml [vars], .dev.vars or `wrangler secret put`)');
-      return { backend, url: env.LIBSQL_URL, ...(env.LIBSQL_AUTH_TOKEN ? { authToken: env.LIBSQL_AUTH_TOKEN } : {}), ...tableName };
-    case 'postgres':
-      if (!env.DATABASE_URL) throw new HttpError(500, 'DATABASE_URL is not set (`wrangler secret put DATABASE_URL`, or .dev.vars)');
-      return { backend, connectionString: env.DATABASE_URL, ...(env.NEON_FETCH_ENDPOINT ? { fetchEndpoint: env.NEON_FETCH_ENDPOINT } : {}), ...tableName };
-    case 'redis':
-      if (!env.UPSTASH_REDIS_REST_URL || !env.UPSTASH_REDIS_REST_TOKEN) {
-        throw new HttpError(500, 'UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN must both be set (the token with `wrangler secret put`)');
-      }
-      return { backend, url: env.UPSTASH_REDIS_REST_URL, token: env.UPSTASH_REDIS_REST_TOKEN, ...(env.BURR_NAMESPACE ? { namespace: env.BURR_NAMESPACE } : {}) };
-    default:
-      throw new HttpError(500, `BURR_BACKEND=${backend} is not supported; choose one of ${BACKENDS.join(', ')}`);
+  try {
+    return backendConfigFromEnv(env);
+  } catch (error) {
+    throw new HttpError(500, (error as Error).message);
   }
 }
 
