@@ -7,8 +7,6 @@
  *   npm run bench -- --ops 1000   more operations
  *   npm run bench -- --only libsql
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient } from '@libsql/client';
@@ -16,10 +14,7 @@ import { InMemoryPersister } from '../src/index.js';
 import { SQLitePersister } from '../src/persisters/libsql.js';
 import { countCalls, type ConformanceTarget } from '../src/testing/index.js';
 import { fetchTargets } from '../test/conformance/fetch-targets.js';
-import type { HarnessAddresses } from '../test/harness/addresses.js';
-import { startHranaServer } from '../test/harness/hrana.js';
-import { startNeonHttpFront, startNeonWsProxy, startPostgres } from '../test/harness/postgres.js';
-import { startRedis, startUpstashFront } from '../test/harness/redis.js';
+import { startHarness } from '../test/harness/start.js';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '200' }, only: { type: 'string' } } });
 const OPS = Number(values.ops);
@@ -86,23 +81,7 @@ async function benchTarget(target: ConformanceTarget): Promise<Row[]> {
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'burr-edge-bench-'));
-  const [hrana, postgres, redis] = await Promise.all([startHranaServer({ dbPath: join(dir, 'remote.db'), token: 'bench' }), startPostgres(), startRedis()]);
-  const [neonHttp, neonWs, upstash] = await Promise.all([
-    startNeonHttpFront({ connectionString: postgres.connectionString }),
-    startNeonWsProxy(),
-    startUpstashFront({ redisUrl: redis.url, token: 'bench' }),
-  ]);
-  const harness: HarnessAddresses = {
-    hranaUrl: hrana.url,
-    hranaToken: hrana.token,
-    postgresUrl: postgres.connectionString,
-    neonSqlEndpoint: neonHttp.sqlEndpoint,
-    neonWsProxyPort: neonWs.port,
-    upstashUrl: upstash.url,
-    upstashToken: upstash.token,
-    redisUrl: redis.url,
-  };
+  const { addresses: harness, dir, stop } = await startHarness();
   const localFile: ConformanceTarget = {
     name: 'libsql (file:, embedded)',
     async create() {
@@ -120,9 +99,7 @@ async function main(): Promise<void> {
       rows.push(...(await benchTarget(target)));
     }
   } finally {
-    await Promise.allSettled([hrana.close(), neonHttp.close(), neonWs.close(), upstash.close()]);
-    await Promise.allSettled([postgres.stop(), redis.stop()]);
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
   console.log(`\nburr-edge benchmark · ${OPS} operations per row · Node ${process.version} · servers on loopback (HTTP fronts are the test harness's)\n`);
   console.log('| backend | operation | ops/s | p50 ms | p95 ms | round trips / op |');

@@ -15,9 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestProject } from 'vitest/node';
-import type { HarnessAddresses } from '../test/harness/addresses.js';
-import startHarness from '../test/harness/global-setup.js';
+import { startHarness } from '../test/harness/start.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const vitest = join(root, 'node_modules/vitest/vitest.mjs');
@@ -71,9 +69,7 @@ const parts: Part[] = [
   {
     name: 'deno',
     async run() {
-      let harness: HarnessAddresses | undefined;
-      const project = { provide: (_key: string, value: HarnessAddresses) => void (harness = value) } as unknown as TestProject;
-      const stop = await startHarness(project);
+      const { addresses: harness, stop } = await startHarness();
       try {
         const deno = join(root, 'node_modules/.bin/deno');
         if (!existsSync(deno)) throw new Error('node_modules/.bin/deno is missing: run `npm ci` (the `deno` devDependency ships the binary)');

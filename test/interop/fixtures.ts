@@ -4,7 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { jsonEqual } from '../../src/core/compare.js';
 import { parseJson, type JsonObject } from '../../src/core/json.js';
+import type { PersistedStateData } from '../../src/core/types.js';
 
 export const FIXTURES_DIR = fileURLToPath(new URL('../../../shared/fixtures/burr-python/', import.meta.url));
 
@@ -27,4 +30,29 @@ export function expectedFor(backend: 'sqlite' | 'postgresql' | 'redis' | 'mongod
 /** Burr writes `"None"` for Python's None partition key in `list_app_ids`. */
 export function partitionArg(key: string): string | null {
   return key === 'None' ? null : key;
+}
+
+/**
+ * Asserts that a burr-edge `load` gave what Burr's `load` gave: the same record (Burr echoes a
+ * `None` partition key; the kit's contract says `''`) and a JSON-equal state, big integers exact.
+ * Returns whether there was a record to compare further.
+ */
+export function expectSameAsBurr(loaded: PersistedStateData | null, result: ExpectedLoad['result']): loaded is PersistedStateData {
+  if (result === null) {
+    expect(loaded).toBeNull();
+    return false;
+  }
+  expect(loaded).not.toBeNull();
+  expect({ ...loaded, state: undefined, createdAt: undefined }).toEqual({
+    partitionKey: result.partition_key ?? '',
+    appId: result.app_id,
+    sequenceId: result.sequence_id,
+    position: result.position,
+    status: result.status,
+    state: undefined,
+    createdAt: undefined,
+  });
+  expect(jsonEqual(loaded!.state, result.state)).toBe(true);
+  expect(loaded!.createdAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+  return true;
 }
