@@ -12,6 +12,7 @@ import {
   StateAlreadyExistsError,
   StateTooLargeError,
   isPersisterError,
+  redactSecrets,
   type ErrorContext,
   type PersisterOperation,
 } from './errors.js';
@@ -101,8 +102,10 @@ export abstract class PersisterCore {
     if (this.#initialized) return;
     this.#initializing ??= this.#guard('initialize', () => this.storageInitialize()).then(
       () => {
-        this.#initialized = true;
         this.#initializing = undefined;
+        // close() ran meanwhile: the storage is gone, so this initialize did not succeed.
+        this.#assertOpen('initialize');
+        this.#initialized = true;
       },
       (error: unknown) => {
         this.#initializing = undefined; // a failed init must not poison the instance
@@ -267,6 +270,8 @@ export abstract class PersisterCore {
       return await run();
     } catch (error) {
       if (isPersisterError(error)) throw error;
+      // A call in flight when close() ran fails because of the close, not the database.
+      if (this.#closed) throw new PersisterClosedError(this.context(operation, error));
       const ctx = this.context(operation, error);
       const kind = this.classifyError(error);
       if (kind === 'not-initialized') {
@@ -278,26 +283,36 @@ export abstract class PersisterCore {
 }
 
 function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return redactSecrets(error instanceof Error ? error.message : String(error));
 }
 
-const RETRYABLE_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+|SQLITE_BUSY\w*|SQLITE_LOCKED\w*|08\d\d\d|40001|40P01|57P0\d|53\d\d\d)$/;
+const RETRYABLE_CODES = /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+|SQLITE_BUSY\w*|SQLITE_LOCKED\w*|08\d\d\d|40001|40P01|57P0[1-3]|53\d\d\d)$/;
+const RETRYABLE_MESSAGE =
+  /\b(fetch failed|network error|socket hang up|Connection terminated|timeout exceeded when trying to connect|ECONNRESET|ECONNREFUSED|HTTP status 5\d\d|status code 5\d\d)\b/i;
+
+/** Whether `predicate` holds for the error or one of its causes (drivers wrap what failed). */
+export function someCause(error: unknown, predicate: (error: { code?: unknown; status?: unknown; name?: unknown; message?: unknown }) => boolean): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (predicate(e as { code?: unknown })) return true;
+  }
+  return false;
+}
 
 /**
- * Best-effort classification shared by the backends: network failures, HTTP 5xx/429, and
- * database "busy" / serialization conflicts are worth retrying; everything else is not.
+ * Best-effort classification shared by the backends: network failures, dropped connections,
+ * HTTP 5xx/429/408, and database "busy" / serialization / shutdown errors are worth retrying;
+ * everything else is not.
  */
 export function defaultErrorKind(error: unknown): ErrorKind {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (typeof e !== 'object') break;
-    const { code, status, name, message } = e as { code?: unknown; status?: unknown; name?: unknown; message?: unknown };
-    if (typeof code === 'string' && RETRYABLE_CODES.test(code)) return 'retryable';
-    if (typeof status === 'number' && (status >= 500 || status === 429 || status === 408)) return 'retryable';
-    if (name === 'TypeError' && typeof message === 'string' && /fetch|network|Load failed/i.test(message)) return 'retryable';
-    if (name === 'AbortError' || name === 'TimeoutError') return 'retryable';
-    if (typeof message === 'string' && /\b(fetch failed|network error|socket hang up|HTTP status 5\d\d|status code 5\d\d|server returned HTTP status 5\d\d)\b/i.test(message)) return 'retryable';
-  }
-  return 'fatal';
+  const retryable = someCause(error, ({ code, status, name, message }) => {
+    if (typeof code === 'string' && RETRYABLE_CODES.test(code)) return true;
+    if (typeof status === 'number' && (status >= 500 || status === 429 || status === 408)) return true;
+    if (name === 'AbortError' || name === 'TimeoutError') return true;
+    if (typeof message !== 'string') return false;
+    if (name === 'TypeError' && /fetch|network|Load failed/i.test(message)) return true;
+    return RETRYABLE_MESSAGE.test(message);
+  });
+  return retryable ? 'retryable' : 'fatal';
 }
 
 /** Base for a persister that both loads and saves: implement the storage methods. */

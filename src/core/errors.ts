@@ -37,6 +37,19 @@ export interface ErrorContext {
 
 const BRAND = Symbol.for('burr-edge.PersisterError');
 
+/**
+ * Removes credentials from a driver's message before it becomes ours: the user:password part of
+ * URLs, token / password query parameters and bearer tokens. (The driver's own error stays
+ * available, unredacted, as `cause`.)
+ */
+export function redactSecrets(text: string): string {
+  return text
+    // Everything up to the last @ before a space: a password may hold unescaped / ? #.
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s@]*@/gi, '$1***@')
+    .replace(/\b((?:auth_?)?token|password|passwd|pwd|api_?key|secret)=([^&\s'"]+)/gi, '$1=***')
+    .replace(/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/g, '$1 ***');
+}
+
 /** Base class of every error raised by burr-edge. */
 export class PersisterError extends Error {
   readonly code: PersisterErrorCode;

@@ -24,8 +24,12 @@ export class LazyClient<T> {
     return this.#pending;
   }
 
-  /** The client if it was made, without making it. */
-  peek(): T | undefined {
+  /**
+   * The client once a creation in progress has finished, without starting one; `undefined` when
+   * it was never made (or failed). `close()` uses it so a client still being made is not leaked.
+   */
+  async settled(): Promise<T | undefined> {
+    if (this.#pending) await this.#pending.catch(() => undefined);
     return this.#value;
   }
 }

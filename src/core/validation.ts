@@ -16,17 +16,29 @@ export function validateIdentifier(argument: string, value: unknown, context: Er
   return value;
 }
 
+/** Half of a UTF-16 surrogate pair without its other half. */
+export const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Ids are stored as UTF-8 by every backend, which turns a lone surrogate into U+FFFD: two
+ * different ids would then address the same records. Refused for every operation.
+ */
+function checkWellFormed(argument: string, value: string, context: ErrorContext): string {
+  if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'contains a lone UTF-16 surrogate, which UTF-8 storage cannot hold', context);
+  return value;
+}
+
 export function normalizePartitionKey(value: unknown, context: ErrorContext = {}): string {
   if (value === undefined || value === null) return '';
   if (typeof value !== 'string') throw new InvalidArgumentError('partitionKey', `must be a string, null or undefined, got ${typeof value}`, context);
-  return value;
+  return checkWellFormed('partitionKey', value, context);
 }
 
 export function validateAppId(value: unknown, context: ErrorContext = {}): string {
   if (typeof value !== 'string' || value === '') {
     throw new InvalidArgumentError('appId', `must be a non-empty string, got ${value === '' ? 'an empty string' : typeof value}`, context);
   }
-  return value;
+  return checkWellFormed('appId', value, context);
 }
 
 export function validateSequenceId(value: unknown, context: ErrorContext = {}): number {
@@ -40,7 +52,7 @@ export function validateSequenceId(value: unknown, context: ErrorContext = {}): 
 
 export function validatePosition(value: unknown, context: ErrorContext = {}): string {
   if (typeof value !== 'string') throw new InvalidArgumentError('position', `must be a string, got ${typeof value}`, context);
-  return value;
+  return checkWellFormed('position', value, context);
 }
 
 export function validateStatus(value: unknown, context: ErrorContext = {}): PersistedStatus {

@@ -13,7 +13,7 @@
  * ```
  */
 import { BaseStatePersister, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
-import { defaultErrorKind } from '../core/base.js';
+import { defaultErrorKind, someCause } from '../core/base.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { LazyClient } from '../core/lazy.js';
 import { BurrTable, sqliteDialect, type SqlRow, type SqlStatement } from '../core/sql.js';
@@ -161,11 +161,13 @@ WHERE NOT EXISTS (SELECT 1 FROM "${this.#table.name}" WHERE partition_key = ? AN
   }
 
   protected override async storageClose(): Promise<void> {
-    if (this.#ownsClient) this.#client.peek()?.close();
+    if (this.#ownsClient) (await this.#client.settled())?.close();
   }
 
   protected override classifyError(error: unknown): ErrorKind {
     if (/no such table/i.test(String((error as Error)?.message))) return 'not-initialized';
+    // The WebSocket transport reports a refused or dropped connection only in these codes.
+    if (someCause(error, ({ code }) => code === 'HRANA_WEBSOCKET_ERROR' || code === 'HRANA_CLOSED_ERROR')) return 'retryable';
     return defaultErrorKind(error);
   }
 }

@@ -19,7 +19,7 @@ import { BaseStatePersister, defaultErrorKind, type BasePersisterOptions, type E
 import { InvalidArgumentError, SerializationError } from '../core/errors.js';
 import { LazyClient } from '../core/lazy.js';
 import { BurrTable, postgresDialect, type SqlRow, type SqlStatement } from '../core/sql.js';
-import { jsonTextHasNul } from '../core/validation.js';
+import { LONE_SURROGATE, jsonTextHasNul } from '../core/validation.js';
 
 /** What a query answers, as every supported driver gives it: rows as objects keyed by column. */
 export interface PgQueryResultLike {
@@ -201,7 +201,6 @@ $burr_edge$`,
     const ctx = this.context('save');
     for (const [argument, value] of [['partitionKey', record.partitionKey], ['appId', record.appId], ['position', record.position]] as const) {
       if (value.includes('\u0000')) throw new InvalidArgumentError(argument, 'contains U+0000 (NUL), which PostgreSQL text cannot hold', ctx);
-      if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(argument, 'contains a lone UTF-16 surrogate, which PostgreSQL (UTF-8) cannot hold', ctx);
     }
     if (jsonTextHasNul(record.stateJson)) {
       throw new SerializationError("the state holds a string with U+0000 (NUL), which PostgreSQL's JSONB cannot store", ctx);
@@ -280,6 +279,7 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
 
   protected override async storageClose(): Promise<void> {
     if (!this.#ownsClient) return;
+    await this.#client.settled(); // a client still being made is closed too, not leaked
     const raw = this.#raw as { end?: () => unknown; close?: () => unknown } | undefined;
     if (raw && typeof raw === 'object') await (typeof raw.end === 'function' ? raw.end() : raw.close?.());
   }
@@ -304,7 +304,6 @@ function adapt(client: PostgresClient): PgQueryable {
 }
 
 // Code units, not code points (no `u` flag): a high surrogate not followed by a low one, or a low one alone.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // An escaped surrogate (`\ud800`) not itself escaped (`\\ud800`). The kit's stringifier writes
 // surrogate pairs as raw characters, so an escaped surrogate is always a lone one.
 const ESCAPED_SURROGATE = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;

@@ -15,7 +15,7 @@
  * const latest = await persister.load('user-1', 'chat-1');
  * ```
  */
-import { BaseStatePersister, defaultErrorKind, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
+import { BaseStatePersister, defaultErrorKind, someCause, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
 import { InvalidArgumentError, StateTooLargeError } from '../core/errors.js';
 import { utf8Length } from '../core/json.js';
 import { LazyClient } from '../core/lazy.js';
@@ -334,7 +334,6 @@ class RedisCommandError extends Error {
 // ───────────────────────────── persister ─────────────────────────────
 
 const CONSTRUCT = { backend: 'redis', operation: 'construct' } as const;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Burr's `RedisBasePersister` over Upstash REST. One request per save, load and list. */
 export class RedisPersister extends BaseStatePersister {
@@ -437,10 +436,6 @@ export class RedisPersister extends BaseStatePersister {
 
   protected override checkRecord(record: StoredRecord): void {
     const ctx = this.context('save');
-    for (const [name, value] of [['partitionKey', record.partitionKey], ['appId', record.appId], ['position', record.position]] as const) {
-      // UTF-8 cannot carry half a surrogate pair: it would be stored as U+FFFD.
-      if (LONE_SURROGATE.test(value)) throw new InvalidArgumentError(name, 'contains a lone UTF-16 surrogate, which Redis (UTF-8) cannot store', ctx);
-    }
     const size = this.#requestBytes(record);
     if (size > this.#maxRequestBytes) throw new StateTooLargeError(size, this.#maxRequestBytes, ctx);
   }
@@ -511,13 +506,14 @@ export class RedisPersister extends BaseStatePersister {
   }
 
   protected override classifyError(error: unknown): ErrorKind {
-    for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-      const { name, message } = e as { name?: unknown; message?: unknown };
-      // The client got a non-JSON answer: a gateway's error page (502/503/504), not Redis'.
-      if (name === 'UpstashJSONParseError') return 'retryable';
-      if (typeof message === 'string' && /^(?:Command failed: )?(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b|max concurrent connections/.test(message)) return 'retryable';
-    }
-    return defaultErrorKind(error);
+    const transient = someCause(
+      error,
+      ({ name, message }) =>
+        // The client got a non-JSON answer: a gateway's error page (502/503/504), not Redis'.
+        name === 'UpstashJSONParseError' ||
+        (typeof message === 'string' && /^(?:Command failed: )?(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN)\b|max concurrent connections/.test(message)),
+    );
+    return transient ? 'retryable' : defaultErrorKind(error);
   }
 
   /**
@@ -555,10 +551,7 @@ export class RedisPersister extends BaseStatePersister {
 }
 
 function isNoScript(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (/NOSCRIPT/i.test(String((e as { message?: unknown }).message))) return true;
-  }
-  return false;
+  return someCause(error, ({ message }) => /NOSCRIPT/i.test(String(message)));
 }
 
 /** The driver's message without the command it echoes (which holds the whole state). */

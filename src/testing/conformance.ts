@@ -254,6 +254,10 @@ const cases: ConformanceCase[] = [
         ['empty app id', { appId: '' }],
         ['numeric app id', { appId: 7 as unknown as string }],
         ['numeric partition key', { partitionKey: 7 as unknown as string }],
+        // UTF-8 storage would turn these into U+FFFD and let two ids share records.
+        ['a lone surrogate in the app id', { appId: 'chat-\ud800' }],
+        ['a lone surrogate in the partition key', { partitionKey: '\udc00tenant' }],
+        ['a lone surrogate in the position', { position: 'step\ud800' }],
         ['array state', { state: [1, 2] as unknown as JsonObject }],
         ['null state', { state: null as unknown as JsonObject }],
       ];
@@ -271,6 +275,8 @@ const cases: ConformanceCase[] = [
       for (const [label, state] of unserializable) await rejectsWith(() => persister.save(step('p', 'app', 0, state as JsonObject)), 'SERIALIZATION', label);
       await rejectsWith(() => persister.save(step('p', 'app', 0, new State({ f: () => 1 }))), 'SERIALIZATION', 'a State holding a function');
       await rejectsWith(() => persister.load('p', 'app', -2), 'INVALID_ARGUMENT', 'load with a negative sequence id');
+      await rejectsWith(() => persister.load('p', 'chat-\ud800'), 'INVALID_ARGUMENT', 'load with a lone surrogate in the app id');
+      await rejectsWith(() => persister.listAppIds('\ud800'), 'INVALID_ARGUMENT', 'listAppIds with a lone surrogate in the partition key');
       await rejectsWith(() => persister.listAppIds('p', { limit: 0 }), 'INVALID_ARGUMENT', 'listAppIds with limit 0');
       if (before !== undefined) equal(subject.roundTrips!() - before, 0, 'round trips made by refused calls');
       equal(await persister.load('p', 'app'), null, 'nothing was written');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { BackendError, InvalidArgumentError, PersisterError, StateAlreadyExistsError, isPersisterError } from '../../src/index.js';
+import { BackendError, InMemoryPersister, InvalidArgumentError, PersisterError, StateAlreadyExistsError, isPersisterError } from '../../src/index.js';
+import { redactSecrets } from '../../src/core/errors.js';
 import { defaultErrorKind } from '../../src/core/base.js';
 import { jsonTextHasNul, validateIdentifier, validateSequenceId } from '../../src/core/validation.js';
 
@@ -33,6 +34,9 @@ describe('defaultErrorKind', () => {
     [Object.assign(new Error('x'), { code: 'SQLITE_BUSY' }), 'retryable'],
     [Object.assign(new Error('x'), { code: '40001' }), 'retryable'],
     [new Error('wrapped', { cause: Object.assign(new Error('http'), { status: 503 }) }), 'retryable'],
+    [new Error('Connection terminated unexpectedly'), 'retryable'], // pg, when a pooled connection is killed
+    [Object.assign(new Error('x'), { code: '57P01' }), 'retryable'], // admin_shutdown
+    [Object.assign(new Error('x'), { code: '57P04' }), 'fatal'], // database_dropped
     [Object.assign(new Error('x'), { status: 401 }), 'fatal'],
     [Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT' }), 'fatal'],
     [new Error('syntax error'), 'fatal'],
@@ -58,5 +62,29 @@ describe('validation', () => {
     expect(jsonTextHasNul(JSON.stringify({ a: 'x\u0000y' }))).toBe(true);
     expect(jsonTextHasNul(JSON.stringify({ a: 'x\\u0000y' }))).toBe(false);
     expect(jsonTextHasNul(JSON.stringify({ a: 'x\\\u0000y' }))).toBe(true);
+  });
+});
+
+describe('redactSecrets', () => {
+  it.each([
+    ['connection string: postgres://app:s3cr/et@db.example.com/neondb', 'connection string: postgres://***@db.example.com/neondb'],
+    ['libsql://db.turso.io?authToken=eyJhbGciOi.x.y failed', 'libsql://db.turso.io?authToken=*** failed'],
+    ['Authorization: Bearer AXk1ZTk2.abc', 'Authorization: Bearer ***'],
+    ['redis://default:pw@host:6379 refused', 'redis://***@host:6379 refused'],
+    ['no secret here: relation "burr_state" does not exist', 'no secret here: relation "burr_state" does not exist'],
+  ])('%s', (text, redacted) => {
+    expect(redactSecrets(text)).toBe(redacted);
+  });
+
+  it('a driver error that quotes a connection string does not leak its password into ours', async () => {
+    class LeakyPersister extends InMemoryPersister {
+      protected override async storageInitialize(): Promise<void> {
+        throw new Error('Database connection string provided to neon() is not a valid URL (connection string: postgres://app:s3cr/et@db.example.com/neondb)');
+      }
+    }
+    const error = (await new LeakyPersister().initialize().then(() => undefined, (e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(BackendError);
+    expect(error.message).toContain('postgres://***@db.example.com/neondb');
+    expect(error.message).not.toContain('s3cr');
   });
 });
