@@ -41,6 +41,7 @@ export interface StoredRow extends StoredRecord {
 /** What `storageInsert` reports: written, or the record that already holds the key. */
 export type InsertOutcome = { inserted: true } | { inserted: false; existing: StoredRecord | null };
 
+/** What `load` asks a backend for, validated and normalized. */
 export interface LoadQuery {
   partitionKey: string;
   /** `null`: the most recently saved record of the partition. */

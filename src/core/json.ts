@@ -46,7 +46,8 @@ function describe(value: unknown): string {
   return name ? `a ${name}` : 'an object without a prototype';
 }
 
-function isPlainObject(value: object): boolean {
+/** An object literal or `Object.create(null)`: what JSON objects are made of. */
+export function isPlainObject(value: object): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
   return proto === Object.prototype || proto === null;
 }

@@ -6,7 +6,7 @@
  * followed by a save loses nothing.
  */
 import { SerializationError } from './errors.js';
-import type { JsonObject, JsonValue } from './json.js';
+import { isPlainObject, type JsonObject, type JsonValue } from './json.js';
 
 /** The tag Burr (Python) puts on serialized non-JSON values. */
 export const SERDE_KEY = '__burr_serde__';
@@ -94,12 +94,15 @@ const builtinHandlers: SerdeHandler<never>[] = [
 ];
 
 const handlers = new Map<string, SerdeHandler<never>>(builtinHandlers.map((h) => [h.key, h]));
+/** The handlers newest first, so a registration overrides a builtin; rebuilt on registration. */
+let lookupOrder = [...handlers.values()].reverse();
 const fieldSerdes = new Map<string, FieldSerde<never>>();
 
 /** Registers how values of one kind are written and read (Burr's `serde.serialize.register`). Later registrations win. */
 export function registerSerde<T>(handler: SerdeHandler<T>): void {
   handlers.delete(handler.key);
   handlers.set(handler.key, handler as unknown as SerdeHandler<never>);
+  lookupOrder = [...handlers.values()].reverse();
 }
 
 /** Registers a serializer for one state field, as Burr's `register_field_serde`. */
@@ -108,16 +111,9 @@ export function registerFieldSerde<T>(field: string, serializer: FieldSerde<T>['
 }
 
 function findHandler(value: unknown): SerdeHandler<never> | undefined {
-  // Registered handlers are consulted newest first so that users can override a builtin.
-  const all = [...handlers.values()];
-  for (let i = all.length - 1; i >= 0; i--) if (all[i]!.test(value)) return all[i];
-  return undefined;
+  return lookupOrder.find((handler) => handler.test(value));
 }
 
-function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as unknown;
-  return proto === Object.prototype || proto === null;
-}
 
 /** Serializes one value to its JSON-safe form. */
 export function serializeValue(value: unknown, path = 'value', seen = new Set<object>()): JsonValue {

@@ -9,6 +9,16 @@ import { deserializeFields, serializeFields } from './serde.js';
 
 type Fields = Record<string, unknown>;
 
+/**
+ * Immutable state of an application (Burr's `State`).
+ *
+ * @example
+ * ```ts
+ * const s = new State({ messages: [] as string[] }).append({ messages: 'hi' });
+ * await persister.save({ partitionKey: 'u', appId: 'a', sequenceId: 0, position: 'greet', state: s, status: 'completed' });
+ * const back = State.deserialize((await persister.load('u', 'a'))!.state);
+ * ```
+ */
 export class State<T extends Fields = Fields> {
   readonly #fields: Readonly<T>;
 
@@ -21,10 +31,12 @@ export class State<T extends Fields = Fields> {
     return this.#fields[key];
   }
 
+  /** Whether the field is set. */
   has(key: string): boolean {
     return Object.prototype.hasOwnProperty.call(this.#fields, key);
   }
 
+  /** The field names. */
   keys(): (keyof T & string)[] {
     return Object.keys(this.#fields) as (keyof T & string)[];
   }

@@ -9,6 +9,7 @@ interface MemoryRow extends StoredRow {
   order: number;
 }
 
+/** Keeps records in this process's memory: for tests and prototypes. Same semantics as the database backends. */
 export class InMemoryPersister extends BaseStatePersister {
   protected readonly backendName = 'memory';
   readonly #rows = new Map<string, MemoryRow>();
@@ -68,7 +69,7 @@ export class InMemoryPersister extends BaseStatePersister {
     });
   }
 
-  /** Every stored record, oldest first (for tests). */
+  /** How many records are stored (for tests). */
   get size(): number {
     return this.#rows.size;
   }

@@ -31,6 +31,7 @@ export interface LibsqlResultLike {
   rowsAffected: number;
 }
 
+/** Options of `new SQLitePersister({...})`: a libSQL client you made (dependency injection). */
 export interface SQLitePersisterOptions extends BasePersisterOptions {
   /** A `@libsql/client` client, or a function that makes one on first use. */
   client: LibsqlClientLike | (() => Promise<LibsqlClientLike>);
@@ -40,6 +41,7 @@ export interface SQLitePersisterOptions extends BasePersisterOptions {
   ownsClient?: boolean;
 }
 
+/** Options of `SQLitePersister.fromValues({...})`: plain values; the persister builds and owns the client. */
 export interface SQLiteFromValues extends BasePersisterOptions {
   /** `file:path.db`, `:memory:`, `libsql://…`, `https://…` or `http://…`. */
   url: string;
@@ -91,6 +93,7 @@ export class SQLitePersister extends BaseStatePersister {
     return SQLitePersister.fromValues(values);
   }
 
+  /** The table this persister reads and writes (validated). */
   get tableName(): string {
     return this.#table.name;
   }

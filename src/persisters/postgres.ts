@@ -47,6 +47,7 @@ export type PostgresClient = PgQueryable | NeonHttpQueryFunctionLike;
 /** Which Neon transport `fromValues` builds. */
 export type NeonTransport = 'http' | 'websocket';
 
+/** Options of `new PostgreSQLPersister({...})`: a client you made (dependency injection). */
 export interface PostgreSQLPersisterOptions extends BasePersisterOptions {
   /**
    * A Neon `neon()` function, a Neon `Pool`/`Client`, a `pg` `Pool`/connected `Client`, a PGlite
@@ -59,6 +60,7 @@ export interface PostgreSQLPersisterOptions extends BasePersisterOptions {
   ownsClient?: boolean;
 }
 
+/** Options of `PostgreSQLPersister.fromValues({...})`: plain values; the persister builds and owns a Neon client. */
 export interface PostgreSQLFromValues extends BasePersisterOptions {
   /** `postgres://user:password@host/db`, e.g. Neon's pooled connection string. */
   connectionString: string;

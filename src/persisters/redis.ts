@@ -34,6 +34,7 @@ export interface UpstashRedisLike {
   evalshaRo?(sha1: string, keys: string[], args: string[]): Promise<unknown>;
 }
 
+/** Options of `new RedisPersister({...})`: an `@upstash/redis` client you made. */
 export interface RedisPersisterOptions extends BasePersisterOptions {
   /** An `@upstash/redis` `Redis` client, or a function that makes one on first use. */
   client: UpstashRedisLike | (() => Promise<UpstashRedisLike>);
@@ -76,6 +77,7 @@ export interface RedisPersisterOptions extends BasePersisterOptions {
 /** Retries of the Upstash client on network errors (its own option, passed through). */
 export type UpstashRetryConfig = false | { retries?: number; backoff?: (retryCount: number) => number };
 
+/** Options of `RedisPersister.fromValues({...})`: plain values; the persister builds and owns the client. */
 export interface RedisFromValues extends Omit<RedisPersisterOptions, 'client'> {
   /** The database's REST URL, `https://….upstash.io` (`UPSTASH_REDIS_REST_URL`). */
   url: string;

@@ -12,7 +12,7 @@ import { SQLitePersister } from '../../../src/persisters/libsql.js';
 import { conformanceCases, countCalls, type ConformanceTarget } from '../../../src/testing/index.js';
 import { fetchTargets } from '../../conformance/fetch-targets.js';
 import type { HarnessAddresses } from '../../harness/addresses.js';
-import { exclusionNotes, inMemoryTarget } from '../shared.js';
+import { inMemoryTarget } from '../shared.js';
 
 /** The slice of the Deno namespace used here (typed locally: tsc checks this file without Deno's lib). */
 interface DenoApi {
@@ -59,7 +59,6 @@ deno.test({
 });
 
 for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harness)]) {
-  for (const note of exclusionNotes('deno', target)) console.info(note);
   for (const c of conformanceCases(target)) {
     deno.test({
       name: `conformance: ${target.name} > ${c.name}`,
