@@ -16,6 +16,8 @@ export interface ConformanceSubject {
   persister: StatePersister & {
     isInitialized(): Promise<boolean>;
     close(): Promise<void>;
+    /** Optional: removes every step of one app. Checked when present. */
+    deleteApp?(partitionKey: string | null | undefined, appId: string): Promise<void>;
   };
   /** Round trips (driver calls or HTTP requests) made so far. Enables the cost checks. */
   roundTrips?(): number;
@@ -448,6 +450,29 @@ const cases: ConformanceCase[] = [
       subject.failNext('server-error');
       await rejectsWith(() => persister.save(step('p', 'app', 0)), 'BACKEND', 'save answered 503');
       equal(await persister.load('p', 'app'), null, 'nothing written');
+    }),
+  },
+  {
+    name: 'deleteApp removes every step of one app and nothing else, in one round trip',
+    run: withSubject(async (subject) => {
+      const { persister } = subject;
+      if (!persister.deleteApp) return; // a backend without deleteApp documents it
+      for (let i = 0; i < 3; i++) await persister.save(step('p', 'doomed', i));
+      await persister.save(step('other', 'doomed', 0, { keep: true }));
+      await persister.save(step('p', 'older', 0));
+      await persister.save(step('p', 'newest', 0));
+      if (subject.roundTrips) equal(await roundTripsOf(subject, () => persister.deleteApp!('p', 'newest')), 1, 'round trips of deleteApp');
+      else await persister.deleteApp('p', 'newest');
+      await persister.deleteApp('p', 'doomed');
+      equal(await persister.load('p', 'doomed'), null, 'latest of the deleted app');
+      equal(await persister.load('p', 'doomed', 1), null, 'a step of the deleted app');
+      jsonEquals(await persister.listAppIds('p'), ['older'], 'apps left in the partition');
+      equal((await persister.load('p', null))?.appId, 'older', "the partition's latest falls back to the app that is left");
+      jsonEquals((await persister.load('other', 'doomed'))?.state, { keep: true }, 'the same app id in another partition is kept');
+      if (subject.inspect) equal((await subject.inspect('p', 'doomed')).length, 0, 'nothing stored (side channel)');
+      await persister.deleteApp('p', 'never-saved');
+      await persister.save(step('p', 'doomed', 0, { reborn: true }));
+      jsonEquals((await persister.load('p', 'doomed'))?.state, { reborn: true }, 'the id can be used again');
     }),
   },
   {
