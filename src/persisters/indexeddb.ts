@@ -154,7 +154,7 @@ export interface IndexedDBPersisterOptions extends BasePersisterOptions, Indexed
    * opens `dbName` itself (and reopens it after another tab's upgrade).
    */
   client?: IdbDatabaseLike | ((open: IdbOpener) => Promise<IdbDatabaseLike>);
-  /** Close the database in `close()`. @default true when the persister opens it, false for a given `client` */
+  /** Close the database in `close()`. @default true when the persister opens it (also through a `client` function, which gets the persister's opener), false for a given database */
   ownsClient?: boolean;
   /**
    * Durability of write transactions. `strict`: a save resolves once the browser has flushed it
@@ -413,7 +413,8 @@ export class IndexedDBPersister extends BaseStatePersister {
       upgrade: options.upgrade,
       onBlocked: options.onBlocked,
     };
-    this.#ownsClient = options.ownsClient ?? options.client === undefined;
+    // A database handed over is the caller's; one opened through the persister's opener is the persister's.
+    this.#ownsClient = options.ownsClient ?? typeof options.client !== 'object';
     this.#durability = options.durability ?? 'strict';
     this.#onVersionChange = options.onVersionChange;
     if (given) this.#attach(given);
