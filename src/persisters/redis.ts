@@ -3,8 +3,8 @@
  * Cloudflare Workers, Vercel Edge, Deno, Node and the browser. Same keys as Burr's Python
  * `RedisBasePersister`, so Burr (Python) and this persister share a database.
  *
- * Every operation is one server-side Lua script, so `save`, `load` and `listAppIds` are one
- * HTTP request each and `save` is atomic.
+ * Every operation is one server-side Lua script, so `save`, `load`, `listAppIds` and `deleteApp`
+ * are one HTTP request each, and `save` and `deleteApp` are atomic.
  *
  * @example
  * ```ts
@@ -192,12 +192,38 @@ end
  *   the partition's latest pointer at this step; with a TTL, expires all four keys and drops
  *   from both sorted sets the apps whose last save is older than the TTL (no step of theirs is
  *   left).
+ * - `del`: KEYS = {Burr's sorted set, recency sorted set, latest pointer}; ARGV = {op, app_id,
+ *   partition prefix}. Atomically: deletes the hashes of sequence ids 0 to the app's score in
+ *   Burr's sorted set (steps may be sparse; deleting a missing key is harmless), in batches of
+ *   1000 keys; removes the app from both sorted sets; when the latest pointer names this app,
+ *   points it at the latest step of the most recently saved app left (keeping its TTL), or
+ *   deletes it. Refuses (changing nothing) an app whose score is 100000 or more: the loop costs
+ *   one `DEL` per sequence id, and the script holds the server while it runs.
  * @internal
  */
 export const WRITE_SCRIPT = `${LUA_COMMON}
 local op = ARGV[1]
 if op == 'init' then
  redis.call('SET', KEYS[1], ARGV[2])
+ return 1
+end
+if op == 'del' then
+ local app, pre = ARGV[2], esc(ARGV[2]) .. ':'
+ local n = tonumber(redis.call('ZSCORE', KEYS[1], app) or -1)
+ if n >= 100000 then return redis.error_reply('ERR burr-edge: deleteApp covers sequence ids below 100000, the app has ' .. int(n)) end
+ for i = 0, n, 1000 do
+  local ks = {}
+  for j = i, math.min(i + 999, n) do ks[#ks + 1] = ARGV[3] .. pre .. j end
+  redis.call('DEL', unpack(ks))
+ end
+ redis.call('ZREM', KEYS[1], app)
+ redis.call('ZREM', KEYS[2], app)
+ local p = redis.call('GET', KEYS[3])
+ if p and string.sub(p, 1, #pre) == pre then
+  local top = redis.call('ZREVRANGE', KEYS[2], 0, 0)[1]
+  local seq = top and redis.call('ZSCORE', KEYS[1], top)
+  if seq then redis.call('SET', KEYS[3], esc(top) .. ':' .. int(seq), 'KEEPTTL') else redis.call('DEL', KEYS[3]) end
+ end
  return 1
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
@@ -337,7 +363,7 @@ class RedisCommandError extends Error {
 
 const CONSTRUCT = { backend: 'redis', operation: 'construct' } as const;
 
-/** Burr's `RedisBasePersister` over Upstash REST. One request per save, load and list. */
+/** Burr's `RedisBasePersister` over Upstash REST. One request per save, load, list and delete. */
 export class RedisPersister extends BaseStatePersister {
   protected readonly backendName = 'redis';
   readonly #client: LazyClient<UpstashRedisLike>;
@@ -505,6 +531,18 @@ export class RedisPersister extends BaseStatePersister {
     const reply = await this.#run(READ, true, [this.#keys.partition(partitionKey), this.#keys.recentApps(partitionKey)], ['list', String(limit ?? 0), String(this.#ttl)]);
     if (!Array.isArray(reply)) throw this.#unexpected(reply);
     return reply.map((v: unknown) => this.#untag(v));
+  }
+
+  /**
+   * Deletes every saved step of one app, in one request: one script removes the steps, the app's
+   * entries in both sorted sets, and moves the partition's latest pointer off the app. Apps with
+   * a sequence id of 100000 or more are refused (a `BackendError`; nothing is deleted).
+   */
+  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
+    await this.runDelete(partitionKey, appId, async (key, app) => {
+      const k = this.#keys;
+      await this.#run(WRITE, false, [k.partition(key), k.recentApps(key), k.latestRecord(key)], ['del', app, `${k.partition(key)}:`]);
+    });
   }
 
   protected override classifyError(error: unknown): ErrorKind {

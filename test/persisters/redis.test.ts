@@ -292,6 +292,165 @@ describe('costs', () => {
   });
 });
 
+/** Every key matching `pattern`, with its DUMP (the serialized value, byte for byte) as hex. */
+async function snapshot(pattern = '*'): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const key of (await raw.keys(pattern)).sort()) out.set(key, (await raw.dumpBuffer(key)).toString('hex'));
+  return out;
+}
+
+/** `snapshot()` without the keys `drop` names. */
+function without(snap: Map<string, string>, drop: (key: string) => boolean): Map<string, string> {
+  return new Map([...snap].filter(([key]) => !drop(key)));
+}
+
+describe('deleteApp', () => {
+  it('one EVALSHA removes every step of the app, sparse ones included; every other key is byte-identical (other apps, partitions, namespaces)', async () => {
+    const s = await subject({ namespace: 'del' });
+    const other = await subject({ namespace: 'del2' });
+    for (const seq of [0, 1, 2, 5, 9]) await s.persister.save(step('p', 'gone', seq)); // sparse: 3, 4, 6, 7, 8 never saved
+    await s.persister.save(step('p', 'keep', 0));
+    await s.persister.save(step('p', 'keep', 1));
+    await s.persister.save(step('q', 'gone', 0)); // same app id, another partition
+    await other.persister.save(step('p', 'gone', 0)); // same ids, another namespace
+    await s.persister.save(step('p', 'gone', 10)); // the app is the partition's latest
+    const goneKeys = [0, 1, 2, 5, 9, 10].map((seq) => s.persister.keys.record('p', 'gone', seq));
+    const before = await snapshot();
+    for (const key of goneKeys) expect(before.has(key), key).toBe(true);
+    const zsetBefore = await raw.zrange('del:p', 0, -1, 'WITHSCORES');
+    const recentBefore = await raw.zrange('del:p:%recent', 0, -1, 'WITHSCORES');
+
+    s.sent.length = 0;
+    expect(await requestsOf(s, () => s.persister.deleteApp('p', 'gone'))).toBe(1);
+    expect(s.sent.map((c) => c[0])).toEqual(['evalsha']);
+
+    const after = await snapshot();
+    expect([...after.keys()].filter((key) => key.startsWith('del:p:gone:'))).toEqual([]);
+    const changed = new Set(['del:p', 'del:p:%recent', 'del:p:%latest']);
+    expect([...without(after, (key) => changed.has(key))]).toEqual([...without(before, (key) => goneKeys.includes(key) || changed.has(key))]);
+    // The two sorted sets lose exactly the app's member; the scores of the others are kept.
+    const drop = (pairs: string[]) => pairs.filter((_, i) => pairs[i - (i % 2)] !== 'gone');
+    expect(await raw.zrange('del:p', 0, -1, 'WITHSCORES')).toEqual(drop(zsetBefore));
+    expect(await raw.zrange('del:p:%recent', 0, -1, 'WITHSCORES')).toEqual(drop(recentBefore));
+    expect(await raw.get('del:p:%latest')).toBe('keep:1');
+
+    expect(await s.persister.load('p', 'gone')).toBeNull();
+    expect((await s.persister.load('q', 'gone'))?.sequenceId).toBe(0);
+    expect((await other.persister.load('p', 'gone'))?.sequenceId).toBe(0);
+  });
+
+  it('an app never saved: succeeds in one request and changes nothing', async () => {
+    const s = await subject({ namespace: 'none' });
+    await s.persister.save(step('p', 'a', 0));
+    const before = await snapshot();
+    expect(await requestsOf(s, () => s.persister.deleteApp('p', 'never'))).toBe(1);
+    expect(await requestsOf(s, () => s.persister.deleteApp('empty-partition', 'never'))).toBe(1);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('ids that share a prefix are separate: deleting app leaves app2, app:1, app%, and partition p:app', async () => {
+    const { persister } = await subject({ namespace: 'pre' });
+    const apps = ['app', 'app2', 'app:1', 'app%', 'ap', 'app:'];
+    for (const app of apps) for (let seq = 0; seq < 12; seq++) await persister.save(step('p', app, seq, { app }));
+    await persister.save(step('p:app', '1', 0)); // key pre:p%3Aapp:1:0
+    await persister.save(step('p', 'app', 12)); // `app` is the latest: the pointer moves
+    const before = await snapshot();
+    const isApp = (key: string) => /^pre:p:app:\d+$/.test(key);
+    expect([...before.keys()].filter(isApp)).toHaveLength(13);
+    expect(before.has('pre:p:app%3A1:0') && before.has('pre:p:app%25:0') && before.has('pre:p:app%3A:11') && before.has('pre:p%3Aapp:1:0')).toBe(true);
+
+    await persister.deleteApp('p', 'app');
+    const after = await snapshot();
+    const partitionKeys = new Set(['pre:p', 'pre:p:%recent', 'pre:p:%latest']);
+    expect([...without(after, (key) => partitionKeys.has(key))]).toEqual([...without(before, (key) => isApp(key) || partitionKeys.has(key))]);
+    expect(await persister.listAppIds('p')).toEqual(['app:', 'ap', 'app%', 'app:1', 'app2']);
+    for (const app of apps.slice(1)) expect((await persister.load('p', app))?.state).toEqual({ app });
+    expect((await persister.load('p:app', '1'))?.sequenceId).toBe(0);
+
+    // The other way round: deleting `app:1` and `app:` (escaped app%3A1, app%3A) leaves app2.
+    await persister.deleteApp('p', 'app:1');
+    await persister.deleteApp('p', 'app:');
+    expect(await raw.keys('pre:p:app%3A*')).toEqual([]);
+    expect(await raw.keys('pre:p:app2:*')).toHaveLength(12);
+    expect(await persister.listAppIds('p')).toEqual(['ap', 'app%', 'app2']);
+  });
+
+  it("the partition's latest pointer falls back to the most recently saved app left, or goes away with the last app", async () => {
+    const s = await subject({ namespace: 'lat', ttlSeconds: 1000 });
+    const { persister } = s;
+    await persister.save(step('p', 'a', 0));
+    await persister.save(step('p', 'x:y', 0));
+    await persister.save(step('p', 'x:y', 1));
+    await persister.save(step('p', 'b', 0));
+    await persister.save(step('p', 'a', 3)); // a is the latest
+    await persister.save(step('p', 'c', 0));
+    expect(await raw.get('lat:p:%latest')).toBe('c:0');
+
+    await persister.deleteApp('p', 'c');
+    expect(await raw.get('lat:p:%latest')).toBe('a:3');
+    expect(await raw.ttl('lat:p:%latest')).toBeGreaterThan(900); // the pointer keeps its expiry
+    expect(await requestsOf(s, async () => expect((await persister.load('p', null))?.sequenceId).toBe(3))).toBe(1);
+
+    await persister.deleteApp('p', 'b'); // not the latest: the pointer stays
+    expect(await raw.get('lat:p:%latest')).toBe('a:3');
+
+    await persister.deleteApp('p', 'a');
+    expect(await raw.get('lat:p:%latest')).toBe('x%3Ay:1'); // escaped as the save writes it
+    const latest = await persister.load('p', null);
+    expect([latest?.appId, latest?.sequenceId]).toEqual(['x:y', 1]);
+
+    await persister.deleteApp('p', 'x:y');
+    expect(await raw.keys('lat:p*')).toEqual([]); // no step, no sorted set, no pointer
+    expect(await persister.load('p', null)).toBeNull();
+    expect(await persister.listAppIds('p')).toEqual([]);
+  });
+
+  it("apps only Burr's Python persister saved are deleted too; then load(pk, null) falls back to created_at", async () => {
+    const { persister } = await subject({ namespace: 'py' });
+    const burrSave = async (app: string, seq: number, createdAt: string) => {
+      await raw.hset(`py:p:${app}:${seq}`, { partition_key: 'p', app_id: app, sequence_id: String(seq), position: 'x', state: '{}', status: 'completed', created_at: createdAt });
+      await raw.zadd('py:p', seq, app);
+    };
+    await burrSave('py-a', 0, '2026-01-01T00:00:01+00:00');
+    await burrSave('py-a', 1, '2026-01-01T00:00:02+00:00');
+    await burrSave('py-b', 0, '2026-01-01T00:00:03+00:00');
+    await persister.save(step('p', 'edge', 0));
+    await persister.deleteApp('p', 'py-b');
+    expect(await raw.keys('py:p:py-b:*')).toEqual([]);
+    await persister.deleteApp('p', 'edge'); // the pointer named edge and no app of the kit's is left: it goes
+    expect(await raw.exists('py:p:%latest')).toBe(0);
+    expect((await persister.load('p', null))?.appId).toBe('py-a');
+    await persister.deleteApp('p', 'py-a');
+    expect(await raw.keys('py:*')).toEqual(['py:%burr-edge']);
+  });
+
+  it('the bound: sequence ids up to 99999 are deleted in one script; an app with 100000 or more is refused and nothing changes', async () => {
+    const s = await subject({ namespace: 'big' });
+    await s.persister.save(step('p', 'wide', 0));
+    await s.persister.save(step('p', 'wide', 99_999));
+    await s.persister.save(step('p', 'huge', 100_000));
+    const before = await snapshot();
+    const error = await errorOf(() => s.persister.deleteApp('p', 'huge'));
+    expect([error.code, error.retryable]).toEqual(['BACKEND', false]);
+    expect(error.message).toMatch(/deleteApp covers sequence ids below 100000.*100000/);
+    expect(await snapshot()).toEqual(before);
+
+    const started = Date.now();
+    expect(await requestsOf(s, () => s.persister.deleteApp('p', 'wide'))).toBe(1);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await raw.keys('big:p:wide:*')).toEqual([]);
+    expect(await s.persister.listAppIds('p')).toEqual(['huge']);
+  });
+
+  it('is validated before sending, like every operation', async () => {
+    const s = await subject({ namespace: 'v' });
+    expect(await requestsOf(s, async () => expect((await errorOf(() => s.persister.deleteApp('p', ''))).code).toBe('INVALID_ARGUMENT'))).toBe(0);
+    expect(await requestsOf(s, async () => expect((await errorOf(() => s.persister.deleteApp('p\ud800', 'a'))).code).toBe('INVALID_ARGUMENT'))).toBe(0);
+    const fresh = await subject({ namespace: 'v2' }, false);
+    expect((await errorOf(() => fresh.persister.deleteApp('p', 'a'))).code).toBe('NOT_INITIALIZED');
+  });
+});
+
 describe('values come back exactly as stored', () => {
   it('automatic deserialization of the client cannot turn "1"-like strings into other values', async () => {
     const { persister } = await subject({ namespace: 'j' }); // the client's default: automaticDeserialization on
