@@ -1,3 +1,4 @@
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * The shared persister machinery. A backend implements a handful of raw storage operations
  * (`storage*` methods); this class owns everything else: argument validation before any I/O,
