@@ -3,8 +3,36 @@
  * (node, edge, workerd, browser, Deno) builds them the same way.
  */
 import { createClient } from '@libsql/client/web';
-import { SQLitePersister } from '../../src/persisters/libsql.js';
-import { instrumentFetch, type ConformanceTarget } from '../../src/testing/index.js';
+import { SQLitePersister, type LibsqlClientLike } from '../../src/persisters/libsql.js';
+import { countCalls, instrumentFetch, type ConformanceTarget } from '../../src/testing/index.js';
+
+/**
+ * An embedded libSQL database (`file:` or `:memory:`), round trips counted at the driver. The
+ * native driver's `createClient` is passed in, so this module stays importable where only the
+ * web build exists (workerd, the browser).
+ */
+export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, makeClient: (config: { url: string }) => LibsqlClientLike): ConformanceTarget {
+  return {
+    name,
+    tableNames: true,
+    async create({ id, tableName }) {
+      const driver = makeClient({ url: urlFor(id) });
+      const counted = countCalls(driver, ['execute', 'batch']);
+      const table = tableName ?? 'burr_state';
+      return {
+        persister: new SQLitePersister({ client: counted.client, tableName: table }),
+        roundTrips: counted.calls,
+        async inspect(partitionKey, appId) {
+          const result = await driver.execute({ sql: `SELECT sequence_id, state FROM "${table}" WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
+          return Array.from(result.rows, (row) => ({ sequenceId: Number(row.sequence_id), stateJson: String(row.state) }));
+        },
+        async dispose() {
+          driver.close();
+        },
+      };
+    },
+  };
+}
 
 export interface RemoteAddresses {
   hranaUrl: string;

@@ -33,26 +33,46 @@ function route(input: RequestInfo | URL, init?: RequestInit & { [TAP]?: Fetch })
   return tap(input, rest);
 }
 
-let users = 0;
-let restore: (() => void) | undefined;
+const patches = new Map<string, { users: number; restore(): void }>();
 
-/** Points the global neonConfig at the harness while at least one subject uses it; restores it after. */
-function useHarnessEndpoint(endpoint: string): () => void {
-  if (users++ === 0) {
-    const saved = { ...neonConfig.opts };
-    neonConfig.fetchEndpoint = endpoint;
-    neonConfig.fetchFunction = route;
-    restore = () => {
-      for (const key of Object.keys(neonConfig.opts)) delete (neonConfig.opts as Record<string, unknown>)[key];
-      Object.assign(neonConfig.opts, saved);
+/**
+ * Sets global `neonConfig` options (the driver reads some only from there) while at least one
+ * subject uses them, then puts back exactly those options, so two patches released in any order
+ * never undo each other.
+ */
+function useNeonConfig(name: string, settings: Partial<NeonConfig>): () => void {
+  let patch = patches.get(name);
+  if (!patch) {
+    const opts = neonConfig.opts as Record<string, unknown>;
+    const saved = Object.keys(settings).map((key) => [key, key in opts, opts[key]] as const);
+    Object.assign(neonConfig, settings);
+    patch = {
+      users: 0,
+      restore() {
+        for (const [key, present, value] of saved) {
+          if (present) opts[key] = value;
+          else delete opts[key];
+        }
+      },
     };
+    patches.set(name, patch);
   }
+  const active = patch;
+  active.users++;
   let released = false;
   return () => {
     if (released) return;
     released = true;
-    if (--users === 0) restore?.();
+    if (--active.users === 0) {
+      active.restore();
+      patches.delete(name);
+    }
   };
+}
+
+/** Points Neon's HTTP driver at the harness's SQL-over-HTTP front. */
+function useHarnessEndpoint(endpoint: string): () => void {
+  return useNeonConfig('http', { fetchEndpoint: endpoint, fetchFunction: route });
 }
 
 /** Reads the stored rows of one app around the persister. */
@@ -104,30 +124,16 @@ export interface NeonWebSocketAddresses {
   neonWsProxyPort: number;
 }
 
-let wsUsers = 0;
-let wsRestore: (() => void) | undefined;
-
-/** Points the global neonConfig at the harness's WebSocket proxy while a subject uses it (a Pool's sockets read the global config). */
+/** Points Neon's WebSocket driver at the harness's proxy (a Pool's sockets read the global config). */
 function useHarnessProxy(port: number, webSocketConstructor: NeonConfig['webSocketConstructor'] | undefined): () => void {
-  if (wsUsers++ === 0) {
-    const saved = { ...neonConfig.opts };
-    neonConfig.wsProxy = (host, targetPort) => `127.0.0.1:${port}/v1?address=${host}:${targetPort}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.forceDisablePgSSL = true;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-    if (webSocketConstructor) neonConfig.webSocketConstructor = webSocketConstructor;
-    wsRestore = () => {
-      for (const key of Object.keys(neonConfig.opts)) delete (neonConfig.opts as Record<string, unknown>)[key];
-      Object.assign(neonConfig.opts, saved);
-    };
-  }
-  let released = false;
-  return () => {
-    if (released) return;
-    released = true;
-    if (--wsUsers === 0) wsRestore?.();
-  };
+  return useNeonConfig('websocket', {
+    wsProxy: (host, targetPort) => `127.0.0.1:${port}/v1?address=${host}:${targetPort}`,
+    useSecureWebSocket: false,
+    forceDisablePgSSL: true,
+    pipelineTLS: false,
+    pipelineConnect: false,
+    ...(webSocketConstructor ? { webSocketConstructor } : {}),
+  });
 }
 
 /**

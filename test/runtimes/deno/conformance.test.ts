@@ -8,9 +8,9 @@
  * Plain Deno.test and node:assert — no `jsr:` imports, which need the network.
  */
 import { createClient } from '@libsql/client';
-import { SQLitePersister } from '../../../src/persisters/libsql.js';
-import { conformanceCases, countCalls, type ConformanceTarget } from '../../../src/testing/index.js';
+import { conformanceCases } from '../../../src/testing/index.js';
 import { fetchTargets } from '../../conformance/fetch-targets.js';
+import { libsqlLocalTarget } from '../../conformance/libsql-targets.js';
 import type { HarnessAddresses } from '../../harness/addresses.js';
 import { inMemoryTarget } from '../shared.js';
 
@@ -30,26 +30,7 @@ const harness = JSON.parse(raw) as HarnessAddresses;
 const dir = deno.makeTempDirSync({ prefix: 'burr-edge-deno-' });
 
 /** libSQL's embedded `file:` database in Deno, round trips counted at the driver. */
-const libsqlFileTarget: ConformanceTarget = {
-  name: 'libsql (file:, Deno)',
-  tableNames: true,
-  async create({ id, tableName }) {
-    const driver = createClient({ url: `file:${dir}/${id}.db` });
-    const counted = countCalls(driver, ['execute', 'batch', 'executeMultiple', 'migrate', 'transaction']);
-    const table = tableName ?? 'burr_state';
-    return {
-      persister: new SQLitePersister({ client: counted.client, tableName: table }),
-      roundTrips: counted.calls,
-      async inspect(partitionKey, appId) {
-        const result = await driver.execute({ sql: `SELECT sequence_id, state FROM "${table}" WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
-        return result.rows.map((row) => ({ sequenceId: Number(row.sequence_id), stateJson: String(row.state) }));
-      },
-      async dispose() {
-        driver.close();
-      },
-    };
-  },
-};
+const libsqlFileTarget = libsqlLocalTarget('libsql (file:, Deno)', (id) => `file:${dir}/${id}.db`, createClient);
 
 deno.test({
   name: 'runtime: is Deno 2',
