@@ -29,6 +29,7 @@ import { emptyCheckpoint, uuid6, type ChannelVersions, type Checkpoint, type Che
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { PostgreSQLPersister } from '../src/persisters/postgres.js';
 import { startPostgres, type PostgresServer } from '../test/harness/postgres.js';
+import { time } from './timing.js';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '200' } } });
 const OPS = Number(values.ops);
@@ -126,29 +127,15 @@ interface Row {
   note?: string;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
-
 async function measure(library: string, operation: string, counted: CountedPool, count: number, run: (i: number) => Promise<unknown>): Promise<Row> {
   const before = { q: counted.queries(), w: counted.wireQueries(), c: counted.checkouts(), o: counted.connectionsOpened() };
-  const times: number[] = [];
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await run(i);
-    times.push(performance.now() - t);
-  }
-  const total = performance.now() - started;
-  times.sort((a, b) => a - b);
+  const timing = await time(count, run);
   const queries = counted.queries() - before.q;
   const wire = counted.wireQueries() - before.w;
   return {
     library,
     operation,
-    opsPerSecond: (count / total) * 1000,
-    p50: percentile(times, 50),
-    p95: percentile(times, 95),
+    ...timing,
     roundTrips: queries / count,
     wireRoundTrips: wire === queries ? undefined : wire / count,
     checkouts: (counted.checkouts() - before.c) / count,

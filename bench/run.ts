@@ -15,6 +15,7 @@ import { SQLitePersister } from '../src/persisters/libsql.js';
 import { countCalls, type ConformanceTarget } from '../src/testing/index.js';
 import { fetchTargets } from '../test/conformance/fetch-targets.js';
 import { startHarness } from '../test/harness/start.js';
+import { time } from './timing.js';
 
 const { values } = parseArgs({ options: { ops: { type: 'string', default: '200' }, only: { type: 'string' } } });
 const OPS = Number(values.ops);
@@ -28,10 +29,6 @@ interface Row {
   roundTrips: number | undefined;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-}
-
 /** A state of about 2 KB, the size of a short agent conversation. */
 function agentState(step: number): Record<string, unknown> {
   return {
@@ -42,22 +39,12 @@ function agentState(step: number): Record<string, unknown> {
 }
 
 async function measure(name: string, operation: string, count: number, roundTrips: (() => number) | undefined, run: (i: number) => Promise<unknown>): Promise<Row> {
-  const times: number[] = [];
   const tripsBefore = roundTrips?.();
-  const started = performance.now();
-  for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    await run(i);
-    times.push(performance.now() - t);
-  }
-  const total = performance.now() - started;
-  times.sort((a, b) => a - b);
+  const timing = await time(count, run);
   return {
     backend: name,
     operation,
-    opsPerSecond: (count / total) * 1000,
-    p50: percentile(times, 50),
-    p95: percentile(times, 95),
+    ...timing,
     roundTrips: tripsBefore === undefined ? undefined : (roundTrips!() - tripsBefore) / count,
   };
 }

@@ -5,9 +5,9 @@
  * from the others exactly as on a real server.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import Database from 'libsql';
+import { listenOnLoopback } from './net.js';
 
 export interface HranaServer {
   readonly url: string;
@@ -281,11 +281,7 @@ export async function startHranaServer(options: { dbPath: string; token: string;
   const server = createServer((req, res) => {
     route(req, res).catch((e: unknown) => { if (!res.headersSent) send(res, 500, { error: String(e) }); else res.end(); });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,

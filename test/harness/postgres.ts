@@ -9,9 +9,10 @@
  * workerd/browsers can import this file for `configureNeonForHarness` / `neonHttpOptions` alone.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { CustomTypesConfig, FieldDef, Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { NeonConfig, neonConfig as NeonConfigClass } from '@neondatabase/serverless';
+import { freePort, listenOnLoopback } from './net.js';
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -81,17 +82,6 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
   }
 }
 
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Neon SQL-over-HTTP front
@@ -269,11 +259,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function listen(server: Server, port = 0): Promise<string> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return (await listenOnLoopback(server, port)).url;
 }
 
 async function closeServer(server: Server): Promise<void> {

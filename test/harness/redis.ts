@@ -15,11 +15,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { connect, createServer as createNetServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis as IORedis } from 'ioredis';
+import { freePort, listenOnLoopback } from './net.js';
 
 const execFileAsync = promisify(execFile);
 const INSTALL_HINT = 'apt-get install -y redis-server (Debian/Ubuntu)';
@@ -146,16 +147,6 @@ function tryKill(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -284,11 +275,7 @@ export async function startUpstashFront(options: {
     reply(res, 200, `[${items.join(',')}]`);
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const { port } = await listenOnLoopback(server, options.port);
 
   return {
     url: `http://127.0.0.1:${port}`,
