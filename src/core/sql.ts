@@ -44,7 +44,8 @@ export const postgresDialect: SqlDialect = {
   param: (n) => `$${n}`,
   stateColumnType: 'JSONB',
   stateAsText: 'state::text',
-  createdAtAsText: 'created_at::text',
+  // to_char, not ::text: the text form of a timestamp follows the session's DateStyle.
+  createdAtAsText: `to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS.US')`,
   insertionOrder: 'sequence_id',
   tableExists: (table) => ({ sql: 'SELECT 1 FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = $1', args: [table] }),
 };

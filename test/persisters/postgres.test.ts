@@ -156,6 +156,25 @@ describe('created_at is UTC whatever the session time zone', () => {
   });
 });
 
+describe('created_at does not depend on the session DateStyle', () => {
+  it("is read correctly under SET DateStyle = 'SQL, DMY' (pg)", async () => {
+    const [client] = await connectedClients(1);
+    try {
+      await client!.query("SET DateStyle = 'SQL, DMY'");
+      const table = tableName('datestyle');
+      const persister = new PostgreSQLPersister({ client: client!, tableName: table });
+      await persister.initialize();
+      await persister.save({ partitionKey: 'p', appId: 'a', sequenceId: 0, position: 'x', state: {}, status: 'completed' });
+      const { rows } = await client!.query<{ shown: string }>(`SELECT created_at::text AS shown FROM "${table}"`);
+      expect(rows[0]!.shown).toMatch(/^\d{2}\/\d{2}\/\d{4} /); // what ::text would have handed the parser
+      const { rows: utc } = await raw.query<{ iso: string }>(`SELECT to_char(created_at, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS iso FROM "${table}"`);
+      expect((await persister.load('p', 'a'))!.createdAt).toBe(utc[0]!.iso);
+    } finally {
+      await client!.end();
+    }
+  });
+});
+
 describe("JSONB normalizes what it stores; a retry is still a retry", () => {
   it('an identical re-save succeeds in one request although the stored text differs; a different one is refused', async () => {
     const neonHttp = countedNeon();
