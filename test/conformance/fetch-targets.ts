@@ -5,7 +5,7 @@
 import type { ConformanceTarget } from '../../src/testing/index.js';
 import type { HarnessAddresses } from '../harness/addresses.js';
 import { libsqlRemoteTarget } from './libsql-targets.js';
-import { neonHttpTarget } from './postgres-targets.js';
+import { neonHttpTarget, neonWebSocketTarget } from './postgres-targets.js';
 import { upstashTarget } from './redis-targets.js';
 
 export function fetchTargets(harness: HarnessAddresses): ConformanceTarget[] {
@@ -15,4 +15,13 @@ export function fetchTargets(harness: HarnessAddresses): ConformanceTarget[] {
     upstashTarget(harness),
     // one line per fetch-transport backend
   ];
+}
+
+/**
+ * Targets that need the runtime's own global `WebSocket` (edge-runtime, workerd, Deno, the
+ * browser): Neon's `Pool` through the harness's ws→TCP proxy. Node 20 has no global WebSocket;
+ * its run passes the `ws` package instead (postgres.test.ts).
+ */
+export function webSocketTargets(harness: HarnessAddresses): ConformanceTarget[] {
+  return [neonWebSocketTarget(harness)];
 }

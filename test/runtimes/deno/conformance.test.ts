@@ -9,7 +9,7 @@
  */
 import { createClient } from '@libsql/client';
 import { conformanceCases } from '../../../src/testing/index.js';
-import { fetchTargets } from '../../conformance/fetch-targets.js';
+import { fetchTargets, webSocketTargets } from '../../conformance/fetch-targets.js';
 import { libsqlLocalTarget } from '../../conformance/libsql-targets.js';
 import type { HarnessAddresses } from '../../harness/addresses.js';
 import { inMemoryTarget } from '../shared.js';
@@ -39,7 +39,7 @@ deno.test({
   },
 });
 
-for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harness)]) {
+for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harness), ...webSocketTargets(harness)]) {
   for (const c of conformanceCases(target)) {
     deno.test({
       name: `conformance: ${target.name} > ${c.name}`,

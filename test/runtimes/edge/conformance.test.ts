@@ -1,9 +1,9 @@
 /**
- * The conformance suite for every fetch-transport backend, inside Vercel's edge-runtime
+ * The conformance suite for every fetch-transport backend and Neon's WebSocket Pool, inside Vercel's edge-runtime
  * (`@edge-runtime/vm`), against the harness started by the root globalSetup.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { fetchTargets } from '../../conformance/fetch-targets.js';
+import { fetchTargets, webSocketTargets } from '../../conformance/fetch-targets.js';
 import { inMemoryTarget, runSuites } from '../shared.js';
 
 describe('runtime', () => {
@@ -13,4 +13,4 @@ describe('runtime', () => {
   });
 });
 
-runSuites('edge', [inMemoryTarget(), ...fetchTargets(inject('harness'))], { describe, it });
+runSuites('edge', [inMemoryTarget(), ...fetchTargets(inject('harness')), ...webSocketTargets(inject('harness'))], { describe, it });

@@ -1,9 +1,9 @@
 /**
- * The conformance suite for every fetch-transport backend inside workerd (Cloudflare's runtime,
+ * The conformance suite for every fetch-transport backend and Neon's WebSocket Pool inside workerd (Cloudflare's runtime,
  * through @cloudflare/vitest-pool-workers), against the harness started by the root globalSetup.
  */
 import { describe, expect, inject, it } from 'vitest';
-import { fetchTargets } from '../../conformance/fetch-targets.js';
+import { fetchTargets, webSocketTargets } from '../../conformance/fetch-targets.js';
 import { inMemoryTarget, runSuites } from '../shared.js';
 
 describe('runtime', () => {
@@ -12,4 +12,4 @@ describe('runtime', () => {
   });
 });
 
-runSuites('workerd', [inMemoryTarget(), ...fetchTargets(inject('harness'))], { describe, it });
+runSuites('workerd', [inMemoryTarget(), ...fetchTargets(inject('harness')), ...webSocketTargets(inject('harness'))], { describe, it });
