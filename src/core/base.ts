@@ -273,7 +273,7 @@ export abstract class PersisterCore {
     } catch (error) {
       if (isPersisterError(error)) throw error;
       // A call in flight when close() ran fails because of the close, not the database.
-      if (this.#closed) throw new PersisterClosedError(this.context(operation, error));
+      if (this.#closed && operation !== 'close') throw new PersisterClosedError(this.context(operation, error));
       const ctx = this.context(operation, error);
       const kind = this.classifyError(error);
       if (kind === 'not-initialized') {
