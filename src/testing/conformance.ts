@@ -41,8 +41,12 @@ export interface ConformanceTarget {
    * it as given (the suite checks that bad names are refused).
    */
   create(options: { id: string; tableName?: string }): Promise<ConformanceSubject>;
-  /** The backend takes a table name (SQL). */
+  /** The backend takes a table name (SQL): the table-name cases run. */
   tableNames?: boolean;
+  /** Its subjects count round trips (`roundTrips`): the cost case runs. */
+  countsRoundTrips?: boolean;
+  /** Its subjects inject transport faults (`failNext`): the fault cases run. */
+  injectsFaults?: boolean;
   /** What the storage can hold; the suite checks the documented behaviour either way. */
   capabilities?: ConformanceCapabilities;
 }
@@ -56,10 +60,14 @@ export interface ConformanceCapabilities {
    * with `SERIALIZATION` before anything is sent (PostgreSQL's JSONB cannot hold them).
    */
   nulAndLoneSurrogates?: boolean;
+  /** The persister has `deleteApp`. `false`: the deleteApp case is not run. */
+  deleteApp?: boolean;
 }
 
 export interface ConformanceCase {
   name: string;
+  /** What the target must offer for the case to apply; a case that does not apply is not registered. */
+  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp';
   run(target: ConformanceTarget): Promise<void>;
 }
 
@@ -284,8 +292,8 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'table names that could inject SQL are refused',
+    requires: 'tableNames',
     run: async (target) => {
-      if (!target.tableNames) return;
       for (const tableName of ['bad"name', 'two words', 'x; DROP TABLE burr_state', "o'hara", '1starts_with_digit', '', 'a'.repeat(64)]) {
         await rejectsWith(async () => {
           const subject = await target.create({ id: uniqueId(), tableName });
@@ -388,11 +396,12 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'round trips: save 1, load 1, listAppIds 1, initialize at most 2 and once',
+    requires: 'roundTrips',
     run: async (target) => {
       const id = uniqueId();
       const subject = await target.create({ id });
       try {
-        if (!subject.roundTrips) return;
+        ok(subject.roundTrips, 'the target says it counts round trips, but its subject has no roundTrips()');
         const { persister } = subject;
         const init = await roundTripsOf(subject, () => persister.initialize());
         ok(init <= 2, `initialize took ${init} round trips`);
@@ -414,8 +423,9 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'faults: a request lost before the server is a retryable error and writes nothing',
+    requires: 'faults',
     run: withSubject(async (subject) => {
-      if (!subject.failNext) return;
+      ok(subject.failNext, 'the target says it injects faults, but its subject has no failNext()');
       const { persister } = subject;
       subject.failNext('request-lost');
       const error = await rejectsWith(() => persister.save(step('p', 'app', 0)), 'BACKEND', 'lost request');
@@ -427,8 +437,9 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'faults: a response lost after the commit — retrying the same save succeeds, one record',
+    requires: 'faults',
     run: withSubject(async (subject) => {
-      if (!subject.failNext) return;
+      ok(subject.failNext, 'the target says it injects faults, but its subject has no failNext()');
       const { persister } = subject;
       subject.failNext('response-lost');
       const error = await rejectsWith(() => persister.save(step('p', 'app', 0, { v: 1 })), 'BACKEND', 'lost response');
@@ -441,8 +452,9 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'faults: a 5xx answer is a retryable backend error',
+    requires: 'faults',
     run: withSubject(async (subject) => {
-      if (!subject.failNext) return;
+      ok(subject.failNext, 'the target says it injects faults, but its subject has no failNext()');
       const { persister } = subject;
       subject.failNext('server-error');
       const error = await rejectsWith(() => persister.load('p', 'app'), 'BACKEND', 'load answered 503');
@@ -454,9 +466,10 @@ const cases: ConformanceCase[] = [
   },
   {
     name: 'deleteApp removes every step of one app and nothing else, in one round trip',
+    requires: 'deleteApp',
     run: withSubject(async (subject) => {
       const { persister } = subject;
-      if (!persister.deleteApp) return; // a backend without deleteApp documents it
+      ok(persister.deleteApp, "the persister has no deleteApp (declare capabilities.deleteApp: false if that is intended)");
       for (let i = 0; i < 3; i++) await persister.save(step('p', 'doomed', i));
       await persister.save(step('other', 'doomed', 0, { keep: true }));
       await persister.save(step('p', 'older', 0));
@@ -486,12 +499,20 @@ const cases: ConformanceCase[] = [
 ];
 
 /**
- * Every conformance case, for runners that register tests themselves (Deno.test, …). There is
- * no way to leave a case out: a backend that stores less declares it in `capabilities`, and the
- * suite checks the documented behaviour instead.
+ * The conformance cases that apply to `target`, for runners that register tests themselves
+ * (Deno.test, …). A case is left out only when the target does not offer what it needs (a table
+ * name, a round-trip counter, fault injection, `deleteApp`); a backend that stores less declares
+ * it in `capabilities`, and the suite checks the documented behaviour instead.
  */
-export function conformanceCases(_target?: ConformanceTarget): ConformanceCase[] {
-  return [...cases];
+export function conformanceCases(target?: ConformanceTarget): ConformanceCase[] {
+  if (!target) return [...cases];
+  const offers: Record<NonNullable<ConformanceCase['requires']>, boolean> = {
+    tableNames: target.tableNames === true,
+    roundTrips: target.countsRoundTrips === true,
+    faults: target.injectsFaults === true,
+    deleteApp: target.capabilities?.deleteApp !== false,
+  };
+  return cases.filter((c) => c.requires === undefined || offers[c.requires]);
 }
 
 /** The test-framework functions the suite registers its cases with. */

@@ -27,6 +27,7 @@ async function rawSteps(dbName: string, partitionKey: string, appId: string): Pr
 
 const target: ConformanceTarget = {
   name: 'indexeddb (Chromium)',
+  countsRoundTrips: true,
   async create({ id }) {
     const dbName = `burr-edge-conformance-${id}`;
     let counted: { calls(): number } | undefined;

@@ -71,6 +71,7 @@ async function rejection(run: () => Promise<unknown>): Promise<PersisterError> {
 
 const target: ConformanceTarget = {
   name: 'indexeddb (fake-indexeddb, injected IDBFactory)',
+  countsRoundTrips: true,
   async create({ id }) {
     const factory = new IDBFactory();
     const dbName = `conformance-${id}`;

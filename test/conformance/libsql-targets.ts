@@ -15,6 +15,7 @@ export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, 
   return {
     name,
     tableNames: true,
+    countsRoundTrips: true,
     async create({ id, tableName }) {
       const driver = makeClient({ url: urlFor(id) });
       const counted = countCalls(driver, ['execute', 'batch']);
@@ -44,6 +45,8 @@ export function libsqlRemoteTarget(addresses: RemoteAddresses): ConformanceTarge
   return {
     name: 'libsql (remote, @libsql/client/web over HTTP)',
     tableNames: true,
+    countsRoundTrips: true,
+    injectsFaults: true,
     async create({ id, tableName }) {
       const instrumented = instrumentFetch();
       const client = createClient({ url: addresses.hranaUrl, authToken: addresses.hranaToken, fetch: instrumented.fetch });

@@ -91,6 +91,8 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
   return {
     name: 'postgres (Neon HTTP, neon())',
     tableNames: true,
+    countsRoundTrips: true,
+    injectsFaults: true,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const release = useHarnessEndpoint(addresses.neonSqlEndpoint);
@@ -145,6 +147,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
   return {
     name: 'postgres (Neon WebSocket Pool)',
     tableNames: true,
+    countsRoundTrips: true,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const releaseProxy = useHarnessProxy(addresses.neonWsProxyPort, webSocketConstructor);
@@ -188,6 +191,7 @@ export function pgliteTarget(open: () => Promise<PGliteLike>, name = 'postgres (
   return {
     name,
     tableNames: true,
+    countsRoundTrips: true,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const database = await (db ??= open());

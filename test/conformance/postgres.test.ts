@@ -35,6 +35,7 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
   return {
     name,
     tableNames: true,
+    countsRoundTrips: true,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const pool = makePool();

@@ -107,6 +107,8 @@ export function upstashTarget(addresses: UpstashAddresses, options: Pick<RedisPe
   const variant = [options.evalsha === false ? 'EVAL always' : 'EVALSHA', options.readOnlyEval === false ? 'read-write' : ''].filter(Boolean).join(', ');
   return {
     name: `redis (Upstash REST, @upstash/redis, ${variant})`,
+    countsRoundTrips: true,
+    injectsFaults: true,
     async create({ id }) {
       const instrumented = instrumentFetch();
       const client = new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, instrumented.fetch));

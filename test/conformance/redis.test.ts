@@ -33,6 +33,8 @@ afterAll(() => {
 
 const fromValuesTarget: ConformanceTarget = {
   name: 'redis (RedisPersister.fromValues: @upstash/redis own HTTP client)',
+  countsRoundTrips: true,
+  injectsFaults: true,
   async create({ id }) {
     const instrumented = instrumentFetch(realFetch);
     current = instrumented;
