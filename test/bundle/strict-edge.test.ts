@@ -3,7 +3,8 @@
  * as an app would ship it — and evaluated in a strict EdgeVM (`@edge-runtime/vm`), where
  * `process`, `Buffer`, `require` and `node:*` do not exist. The lenient environments (vitest's
  * edge-runtime project, the workers pool with `nodejs_compat`) let those through; this does not.
- * The fetch backends then save and load against the harness from inside the VM.
+ * The core and the libSQL backend then save, load and list against the harness from inside the VM
+ * (the other backends' scripts are evaluated there; their I/O runs in the workerd and edge projects).
  */
 import { EdgeVM } from '@edge-runtime/vm';
 import * as esbuild from 'esbuild';

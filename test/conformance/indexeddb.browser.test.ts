@@ -28,6 +28,7 @@ async function rawSteps(dbName: string, partitionKey: string, appId: string): Pr
 const target: ConformanceTarget = {
   name: 'indexeddb (Chromium)',
   countsRoundTrips: true,
+  initializeRoundTrips: 0, // opening the database is not a transaction
   async create({ id }) {
     const dbName = `burr-edge-conformance-${id}`;
     let counted: { calls(): number } | undefined;

@@ -16,6 +16,7 @@ export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, 
     name,
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1, // one write batch
     async create({ id, tableName }) {
       const driver = makeClient({ url: urlFor(id) });
       const counted = countCalls(driver, ['execute', 'batch']);
@@ -46,6 +47,7 @@ export function libsqlRemoteTarget(addresses: RemoteAddresses): ConformanceTarge
     name: 'libsql (remote, @libsql/client/web over HTTP)',
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1, // one write batch
     injectsFaults: true,
     async create({ id, tableName }) {
       const instrumented = instrumentFetch();

@@ -92,6 +92,7 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
     name: 'postgres (Neon HTTP, neon())',
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1, // one DO block
     injectsFaults: true,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
@@ -148,6 +149,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
     name: 'postgres (Neon WebSocket Pool)',
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const releaseProxy = useHarnessProxy(addresses.neonWsProxyPort, webSocketConstructor);
@@ -192,6 +194,7 @@ export function pgliteTarget(open: () => Promise<PGliteLike>, name = 'postgres (
     name,
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const database = await (db ??= open());

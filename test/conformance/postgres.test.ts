@@ -36,6 +36,7 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
     name,
     tableNames: true,
     countsRoundTrips: true,
+    initializeRoundTrips: 1,
     capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const pool = makePool();

@@ -108,6 +108,8 @@ export function upstashTarget(addresses: UpstashAddresses, options: Pick<RedisPe
   return {
     name: `redis (Upstash REST, @upstash/redis, ${variant})`,
     countsRoundTrips: true,
+    // EVAL loads both scripts into the server's cache (and writes the marker); without EVALSHA there is nothing to preload.
+    initializeRoundTrips: options.evalsha === false ? 1 : 2,
     injectsFaults: true,
     async create({ id }) {
       const instrumented = instrumentFetch();

@@ -34,6 +34,7 @@ afterAll(() => {
 const fromValuesTarget: ConformanceTarget = {
   name: 'redis (RedisPersister.fromValues: @upstash/redis own HTTP client)',
   countsRoundTrips: true,
+  initializeRoundTrips: 2,
   injectsFaults: true,
   async create({ id }) {
     const instrumented = instrumentFetch(realFetch);

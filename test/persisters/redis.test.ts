@@ -622,8 +622,11 @@ describe('fromValues and fromEnv: the client @upstash/redis builds itself', () =
 
     instrumented.failNext('response-lost');
     const beforeRetry = instrumented.requests();
+    const reachedServer = front.requestCount();
     await persister.save(step('p', 'a', 1, { v: '2' }));
     expect(instrumented.requests() - beforeRetry).toBe(2);
+    // Both reached the server: the first save committed, its answer was lost, the retry found it.
+    expect(front.requestCount() - reachedServer).toBe(2);
     expect(await raw.keys('fv:p:a:*')).toHaveLength(2);
     expect((await persister.load('p', 'a'))?.state).toEqual({ v: '2' });
   });

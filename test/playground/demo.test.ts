@@ -48,7 +48,7 @@ describe('the demo (npm start)', () => {
     expect(resumed).toContain(`Resuming app ${forkId} after step 5 (draft)`);
     expect(resumed).toContain('step  6  review');
     const list = await start(cwd, '--db', 'file:./burr-state.db', '--list');
-    expect(list.indexOf(forkId)).toBeLessThan(list.indexOf(appId));
+    expect([...list.matchAll(/^ {2}(app-\S+) {2}/gm)].map((m) => m[1])).toEqual([forkId, appId]);
     expect(list).toContain(`${appId}  step 9 (finalize)  finished`);
   }, 60_000);
 });
