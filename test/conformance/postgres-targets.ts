@@ -20,6 +20,14 @@ export interface NeonHttpAddresses {
 /** What JSONB cannot hold, as for Burr's Python persister: the suite checks these are refused or normalised. */
 export const POSTGRES_CAPABILITIES = { negativeZero: false, nulAndLoneSurrogates: false } as const;
 
+/** What every PostgreSQL target offers the suite, whatever the driver. */
+export const POSTGRES_TRAITS = {
+  tableNames: true,
+  countsRoundTrips: true,
+  initializeRoundTrips: 1, // one DO block
+  capabilities: POSTGRES_CAPABILITIES,
+} satisfies Partial<ConformanceTarget>;
+
 // The per-instance fetch rides in neon()'s `fetchOptions` (merged into fetch's init) under this
 // key, and one global `fetchFunction` hands the request to it: in @neondatabase/serverless 1.x,
 // `fetchFunction` and `fetchEndpoint` exist only on the global neonConfig.
@@ -90,11 +98,8 @@ function inspector(db: PgQueryable, table: string): NonNullable<ConformanceSubje
 export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget {
   return {
     name: 'postgres (Neon HTTP, neon())',
-    tableNames: true,
-    countsRoundTrips: true,
-    initializeRoundTrips: 1, // one DO block
+    ...POSTGRES_TRAITS,
     injectsFaults: true,
-    capabilities: POSTGRES_CAPABILITIES,
     async create({ id, tableName }) {
       const release = useHarnessEndpoint(addresses.neonSqlEndpoint);
       const instrumented = instrumentFetch();
@@ -147,10 +152,7 @@ function useHarnessProxy(port: number, webSocketConstructor: NeonConfig['webSock
 export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocketConstructor?: NeonConfig['webSocketConstructor']): ConformanceTarget {
   return {
     name: 'postgres (Neon WebSocket Pool)',
-    tableNames: true,
-    countsRoundTrips: true,
-    initializeRoundTrips: 1,
-    capabilities: POSTGRES_CAPABILITIES,
+    ...POSTGRES_TRAITS,
     async create({ id, tableName }) {
       const releaseProxy = useHarnessProxy(addresses.neonWsProxyPort, webSocketConstructor);
       const releaseEndpoint = useHarnessEndpoint(addresses.neonSqlEndpoint);
@@ -192,10 +194,7 @@ export function pgliteTarget(open: () => Promise<PGliteLike>, name = 'postgres (
   let db: Promise<PGliteLike> | undefined;
   return {
     name,
-    tableNames: true,
-    countsRoundTrips: true,
-    initializeRoundTrips: 1,
-    capabilities: POSTGRES_CAPABILITIES,
+    ...POSTGRES_TRAITS,
     async create({ id, tableName }) {
       const database = await (db ??= open());
       const counted = countCalls(database, ['query']);

@@ -10,7 +10,7 @@ import ws from 'ws';
 import { afterAll, describe, inject, it } from 'vitest';
 import { PostgreSQLPersister, type PgQueryable } from '../../src/persisters/postgres.js';
 import { countCalls, runConformanceSuite, type ConformanceCase, type ConformanceTarget } from '../../src/testing/index.js';
-import { POSTGRES_CAPABILITIES, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
+import { POSTGRES_TRAITS, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
 
 const harness = inject('harness');
 const raw = new pg.Pool({ connectionString: harness.postgresUrl, max: 2 });
@@ -34,10 +34,7 @@ function inspect(table: string) {
 function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise<void> }): ConformanceTarget {
   return {
     name,
-    tableNames: true,
-    countsRoundTrips: true,
-    initializeRoundTrips: 1,
-    capabilities: POSTGRES_CAPABILITIES,
+    ...POSTGRES_TRAITS,
     async create({ id, tableName }) {
       const pool = makePool();
       const counted = countCalls(pool, ['query']);
