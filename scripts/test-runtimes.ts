@@ -12,7 +12,8 @@
  * time and exits non-zero when any part failed.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startHarness } from '../test/harness/start.js';
@@ -60,7 +61,17 @@ function nodeSuite(name: string, binary: () => Promise<string>, runtimeArgs: str
     async run() {
       const bin = await binary();
       const env = { PATH: `${dirname(bin)}${delimiter}${process.env.PATH ?? ''}`, BURR_EXPECT_RUNTIME: name };
-      return exec(bin, [...runtimeArgs, vitest, 'run', '--project', 'node'], env);
+      // The verdict comes from vitest's JSON report, not only the exit code: under `bun --bun`
+      // a failed run has been seen to exit 0.
+      const report = join(mkdtempSync(join(tmpdir(), `burr-${name}-`)), 'report.json');
+      const code = await exec(bin, [...runtimeArgs, vitest, 'run', '--project', 'node', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`], env);
+      if (!existsSync(report)) throw new Error(`vitest wrote no report under ${name} (exit code ${code})`);
+      const { success, numFailedTests, numTotalTests } = JSON.parse(readFileSync(report, 'utf8')) as { success: boolean; numFailedTests: number; numTotalTests: number };
+      if (!success || numFailedTests > 0 || numTotalTests === 0) {
+        console.error(`${name}: ${numFailedTests} of ${numTotalTests} tests failed${code === 0 ? ' (although the process exited 0)' : ''}`);
+        return code === 0 ? 1 : code;
+      }
+      return code;
     },
   };
 }
