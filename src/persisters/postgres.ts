@@ -224,7 +224,10 @@ $burr_edge$`,
     const [row] = await this.#query({
       sql: `WITH ins AS (
   INSERT INTO ${t} (${this.#table.insertColumns()})
-  SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb, ${NOW_UTC}
+  -- Strictly after the partition's last save, so recency never ties (a clock of coarse
+  -- resolution, such as PGlite's, would otherwise order two quick saves arbitrarily).
+  SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb,
+    GREATEST(${NOW_UTC}, (SELECT max(created_at) FROM ${t} WHERE partition_key = $1::text) + interval '1 microsecond')
   WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${key})
   ON CONFLICT DO NOTHING
   RETURNING 1

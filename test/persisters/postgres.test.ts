@@ -156,6 +156,25 @@ describe('created_at is UTC whatever the session time zone', () => {
   });
 });
 
+describe('recency never ties', () => {
+  it('two saves within one transaction (one now()) still list the later one first', async () => {
+    const [client] = await connectedClients(1);
+    try {
+      const table = tableName('ties');
+      const persister = new PostgreSQLPersister({ client: client!, tableName: table });
+      await persister.initialize();
+      await client!.query('BEGIN');
+      await persister.save({ partitionKey: 'p', appId: 'a', sequenceId: 0, position: 'x', state: {}, status: 'completed' });
+      await persister.save({ partitionKey: 'p', appId: 'b', sequenceId: 0, position: 'x', state: {}, status: 'completed' });
+      await client!.query('COMMIT');
+      expect(await persister.listAppIds('p')).toEqual(['b', 'a']);
+      expect((await persister.load('p', null))!.appId).toBe('b');
+    } finally {
+      await client!.end();
+    }
+  });
+});
+
 describe('created_at does not depend on the session DateStyle', () => {
   it("is read correctly under SET DateStyle = 'SQL, DMY' (pg)", async () => {
     const [client] = await connectedClients(1);
