@@ -85,7 +85,8 @@ export class StateAlreadyExistsError extends PersisterError {
     super(
       'ALREADY_EXISTS',
       `a different state is already saved for partitionKey=${JSON.stringify(key.partitionKey)}, ` +
-        `appId=${JSON.stringify(key.appId)}, sequenceId=${key.sequenceId}; nothing was overwritten`,
+        `appId=${JSON.stringify(key.appId)}, sequenceId=${key.sequenceId}; nothing was overwritten ` +
+        '(load the latest step and save the next sequence id, or fork into a new appId)',
       context,
     );
     this.partitionKey = key.partitionKey;

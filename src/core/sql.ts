@@ -142,7 +142,7 @@ export class BurrTable {
   /** Distinct app ids of a partition, most recently saved first. */
   listAppIds(partitionKey: string, limit: number | undefined): SqlStatement {
     const p = this.dialect.param;
-    const order = `MAX(created_at) DESC, MAX(${this.dialect.insertionOrder === 'rowid' ? 'rowid' : 'sequence_id'}) DESC, app_id`;
+    const order = `MAX(created_at) DESC, MAX(${this.dialect.insertionOrder}) DESC, app_id`;
     return {
       sql: `SELECT app_id FROM ${this.#quoted} WHERE partition_key = ${p(1)} GROUP BY app_id ORDER BY ${order}${limit === undefined ? '' : ` LIMIT ${p(2)}`}`,
       args: limit === undefined ? [partitionKey] : [partitionKey, limit],

@@ -308,7 +308,6 @@ function adapt(client: PostgresClient): PgQueryable {
   return { query: (text, params) => client.query(text, params, { arrayMode: false, fullResults: true }) };
 }
 
-// Code units, not code points (no `u` flag): a high surrogate not followed by a low one, or a low one alone.
 // An escaped surrogate (`\ud800`) not itself escaped (`\\ud800`). The kit's stringifier writes
 // surrogate pairs as raw characters, so an escaped surrogate is always a lone one.
 const ESCAPED_SURROGATE = /(?:^|[^\\])(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;

@@ -9,7 +9,7 @@ describe('errors', () => {
     const error = new StateAlreadyExistsError({ partitionKey: 'p', appId: 'a', sequenceId: 3 }, { backend: 'libsql', operation: 'save', target: 'table burr_state' });
     expect(error).toBeInstanceOf(PersisterError);
     expect(error.code).toBe('ALREADY_EXISTS');
-    expect(error.message).toBe('[burr-edge] libsql save table burr_state: a different state is already saved for partitionKey="p", appId="a", sequenceId=3; nothing was overwritten');
+    expect(error.message).toBe('[burr-edge] libsql save table burr_state: a different state is already saved for partitionKey="p", appId="a", sequenceId=3; nothing was overwritten (load the latest step and save the next sequence id, or fork into a new appId)');
     expect(isPersisterError(error)).toBe(true);
     expect(isPersisterError(new Error('x'))).toBe(false);
   });
