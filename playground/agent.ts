@@ -128,7 +128,7 @@ export async function runStep(persister: StatePersister, app: AppRef, question =
 /** Copies the step `sequenceId` of `from` into a new app `to`, which then continues from there (Burr's fork). */
 export async function forkApp(persister: StatePersister, from: AppRef, sequenceId: number, to: AppRef): Promise<PersistedStateData> {
   const source = await persister.load(from.partitionKey, from.appId, sequenceId);
-  if (!source) throw new Error(`no step ${sequenceId} in app ${from.appId}`);
+  if (!source) throw new Error(`no step ${sequenceId} in app ${from.appId} (list its steps with: npm start -- --history ${from.appId})`);
   await persister.save({ ...to, sequenceId: source.sequenceId, position: source.position, state: source.state, status: source.status });
   return { ...source, appId: to.appId, partitionKey: to.partitionKey };
 }

@@ -132,7 +132,7 @@ async function main(): Promise<void> {
       }
     } else if (values.fork) {
       const match = /^(.+):(\d+)$/.exec(values.fork);
-      if (!match) throw new Error('--fork takes <app>:<sequenceId>, e.g. --fork app-1:3');
+      if (!match) throw new ConfigError('--fork takes <app>:<sequenceId>, e.g. --fork app-1:3');
       const to = { partitionKey: owner, appId: newAppId() };
       const forked = await forkApp(persister, { partitionKey: owner, appId: match[1]! }, Number(match[2]), to);
       console.log(`Forked ${match[1]} at step ${forked.sequenceId} (${forked.position}) into ${to.appId}. Resume it with: npm start -- --app ${to.appId}`);
@@ -147,6 +147,7 @@ async function main(): Promise<void> {
 main().catch((error: unknown) => {
   if (isPersisterError(error)) console.error(`${error.name} (${error.code}): ${error.message}`);
   else if (error instanceof ConfigError) console.error(`${error.message}\n\n${HELP}`);
-  else console.error(error);
+  // Anything else the user caused (a bad --fork, a missing step) reads as its message; BURR_DEBUG=1 shows the stack.
+  else console.error(error instanceof Error && !process.env.BURR_DEBUG ? error.message : error);
   process.exitCode = 1;
 });
