@@ -2,7 +2,7 @@
  * The conformance suite in Deno 2 (`deno test`, the npm `deno` package, offline): every
  * fetch-transport backend against the harness, the in-memory persister, and libSQL's `file:`
  * path through the native driver (Deno loads Node-API addons). Run it through
- * `npm run test:deno` (scripts/test-runtimes.ts), which starts the harness and passes its
+ * `npm run test:deno` (scripts/test.ts), which starts the harness and passes its
  * addresses in BURR_HARNESS.
  *
  * Plain Deno.test and node:assert — no `jsr:` imports, which need the network.

@@ -1,5 +1,5 @@
 /**
- * Which runtime runs the `node` project. scripts/test-runtimes.ts runs this project under Node 22,
+ * Which runtime runs the `node` project. scripts/test.ts runs this project under Node 22,
  * Node 24 and Bun and says which in BURR_EXPECT_RUNTIME; this proves the run really happened
  * there (a PATH mix-up would otherwise run the system Node and pass unnoticed).
  */
