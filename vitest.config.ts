@@ -2,7 +2,7 @@
  * One vitest run, five projects, one harness.
  *
  * - `node`     test/**\/*.test.ts: the full suite in Node (also run under Node 22, 24 and Bun by
- *              scripts/test-runtimes.ts).
+ *              scripts/test.ts).
  * - `bundle`   test/bundle/**: what users ship — esbuild bundles of every subpath export evaluated
  *              in a strict EdgeVM, bundle isolation and size budgets, and the Worker example built
  *              by `wrangler deploy --dry-run` and run in Miniflare without `nodejs_compat`. It checks
@@ -27,6 +27,14 @@ const chromium = process.env.BURR_CHROMIUM ?? '/usr/bin/chromium';
 
 /** Files that belong to a project other than `node` (test/runtimes/node/ is node's own). */
 const notNode = ['test/runtimes/{edge,workerd,browser,deno}/**', 'test/bundle/**', 'test/**/*.browser.test.ts', 'node_modules/**'];
+
+/**
+ * BURR_TEST_PROBE=fail|pass (scripts/test.ts --probe): the node project runs the exit-status probe
+ * and nothing else, through this very config and its globalSetup, so the probe sees what a real
+ * run sees (an exit hook of a harness dependency once turned failed runs into exit 0).
+ */
+const probe = process.env.BURR_TEST_PROBE;
+const nodeInclude = probe ? ['test/probe/exit-status.probe.ts'] : ['test/**/*.test.ts'];
 
 // Flags that keep Chromium quiet on a machine without network (TESTING.md).
 const chromiumArgs = [
@@ -75,7 +83,7 @@ export default defineConfig({
           ...shared,
           name: 'node',
           environment: 'node',
-          include: ['test/**/*.test.ts'],
+          include: nodeInclude,
           exclude: notNode,
         },
       },
