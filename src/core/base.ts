@@ -78,6 +78,10 @@ export abstract class PersisterCore {
 
   #initialized: boolean;
   #initializing: Promise<void> | undefined;
+  /** `isInitialized()` found the storage in place: calls may run, though `initialize()` still does its part when called. */
+  #inPlace = false;
+  /** A running `storageIsInitialized` probe made on behalf of a call before `initialize()`, shared by concurrent calls. */
+  #probing: Promise<boolean> | undefined;
   #closed = false;
 
   constructor(options: BasePersisterOptions = {}) {
@@ -117,10 +121,16 @@ export abstract class PersisterCore {
     return this.#initializing;
   }
 
-  /** Whether the backend's tables exist (asks the database). */
+  /**
+   * Whether the backend's tables (indexes, keys) exist — asks the database, as Burr's
+   * `is_initialized`. When they do, the instance is ready: `save`, `load` and `listAppIds` work
+   * without `initialize()`, so read-only credentials can open a table Burr or another instance made.
+   */
   async isInitialized(): Promise<boolean> {
     this.#assertOpen('isInitialized');
-    return this.#guard('isInitialized', () => this.storageIsInitialized());
+    const found = await this.#guard('isInitialized', () => this.storageIsInitialized());
+    if (found && !this.#closed) this.#inPlace = true;
+    return found;
   }
 
   /** Closes the persister, and the client if the persister built it. Later calls fail with `PersisterClosedError`. */
@@ -181,8 +191,9 @@ export abstract class PersisterCore {
     insert: (record: StoredRecord) => Promise<InsertOutcome>,
     reread?: (record: StoredRecord) => Promise<StoredRecord | null>,
   ): Promise<void> {
-    this.#assertReady('save');
+    this.#assertOpen('save');
     const record = this.prepareRecord(params);
+    await this.#ensureReady('save');
     const outcome = await this.#guard('save', () => insert(record));
     if (outcome.inserted) return;
     let existing = outcome.existing;
@@ -200,13 +211,14 @@ export abstract class PersisterCore {
     sequenceId: number | null | undefined,
     select: (query: LoadQuery) => Promise<StoredRow | null>,
   ): Promise<PersistedStateData | null> {
-    this.#assertReady('load');
+    this.#assertOpen('load');
     const ctx = this.context('load');
     const query: LoadQuery = {
       partitionKey: normalizePartitionKey(partitionKey, ctx),
       appId: appId === null ? null : validateAppId(appId, ctx),
       sequenceId: sequenceId === undefined || sequenceId === null ? undefined : validateSequenceId(sequenceId, ctx),
     };
+    await this.#ensureReady('load');
     const row = await this.#guard('load', () => select(query));
     return row ? this.toPersistedData(row) : null;
   }
@@ -216,10 +228,11 @@ export abstract class PersisterCore {
     options: ListAppIdsOptions | undefined,
     select: (partitionKey: string, limit: number | undefined) => Promise<string[]>,
   ): Promise<string[]> {
-    this.#assertReady('listAppIds');
+    this.#assertOpen('listAppIds');
     const ctx = this.context('listAppIds');
     const key = normalizePartitionKey(partitionKey, ctx);
     const limit = validateLimit(options?.limit, ctx);
+    await this.#ensureReady('listAppIds');
     return this.#guard('listAppIds', () => select(key, limit));
   }
 
@@ -228,10 +241,11 @@ export abstract class PersisterCore {
     appId: string,
     remove: (partitionKey: string, appId: string) => Promise<void>,
   ): Promise<void> {
-    this.#assertReady('deleteApp');
+    this.#assertOpen('deleteApp');
     const ctx = this.context('deleteApp');
     const key = normalizePartitionKey(partitionKey, ctx);
     const app = validateAppId(appId, ctx);
+    await this.#ensureReady('deleteApp');
     await this.#guard('deleteApp', () => remove(key, app));
   }
 
@@ -256,14 +270,33 @@ export abstract class PersisterCore {
     if (this.#closed) throw new PersisterClosedError(this.context(operation));
   }
 
-  #assertReady(operation: PersisterOperation): void {
+  /**
+   * Before the first call without `initialize()`: asks the storage once whether it is already in
+   * place (Burr's `is_initialized`) — a table Burr created, keys another instance wrote — and if
+   * so the instance is ready. Otherwise the call fails with `NotInitializedError`, never with the
+   * driver's "no such table". A negative answer is not cached: the next call asks again.
+   */
+  async #ensureReady(operation: PersisterOperation): Promise<void> {
     this.#assertOpen(operation);
-    if (!this.#initialized) {
-      throw new NotInitializedError(
-        'call `await persister.initialize()` first (or pass `assumeInitialized: true` when the table already exists)',
-        this.context(operation),
-      );
+    if (this.#initialized || this.#inPlace) return;
+    if (this.#initializing) {
+      await this.#initializing.catch(() => undefined);
+      if (this.#initialized) return;
     }
+    this.#probing ??= this.#guard(operation, () => this.storageIsInitialized()).finally(() => {
+      this.#probing = undefined;
+    });
+    const found = await this.#probing;
+    this.#assertOpen(operation);
+    if (found) {
+      this.#inPlace = true;
+      return;
+    }
+    throw new NotInitializedError(
+      `${this.storageTarget} does not exist yet: call \`await persister.initialize()\` once to create it ` +
+        '(with read-only credentials, ask whoever owns the database to run it)',
+      this.context(operation),
+    );
   }
 
   /** Runs storage code, turning driver errors into typed errors. */

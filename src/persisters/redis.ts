@@ -266,7 +266,10 @@ return {1}
  *   Apps by recency (with a TTL, only those saved within it), then apps only Burr's Python
  *   persister saved, highest sequence id first. Every app the kit saved is in both sets, so
  *   equal sizes mean there is no such app and the second pass is skipped.
- * - `check`: KEYS = {marker}.
+ * - `check`: KEYS = {marker}; ARGV = {op, SCAN pattern of the namespace, cursor}. 1 when the
+ *   marker exists or a key of the namespace does (a store only Burr's Python wrote has no marker),
+ *   0 when the scan is done and found none, else the tagged cursor to go on from (at most 20
+ *   SCAN calls of 1000 per request, so one request never holds the server long).
  * @internal
  */
 export const READ_SCRIPT = `${LUA_COMMON}
@@ -324,7 +327,18 @@ if op == 'list' then
  end
  return out
 end
-if op == 'check' then return redis.call('EXISTS', KEYS[1]) end
+if op == 'check' then
+ if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
+ local c = ARGV[3]
+ if not c then return 0 end
+ for i = 1, 20 do
+  local r = redis.call('SCAN', c, 'MATCH', ARGV[2], 'COUNT', 1000)
+  if #r[2] > 0 then return 1 end
+  c = r[1]
+  if c == '0' then return 0 end
+ end
+ return tag(c)
+end
 return redis.error_reply('ERR burr-edge: unknown operation ' .. tostring(op))
 `;
 
@@ -458,8 +472,14 @@ export class RedisPersister extends BaseStatePersister {
     if (this.#evalsha) await this.#run(READ, true, [this.#keys.marker], ['check'], true);
   }
 
+  /** The marker `initialize()` writes, or any key of the namespace (Burr's Python writes no marker). */
   protected async storageIsInitialized(): Promise<boolean> {
-    return Number(await this.#run(READ, true, [this.#keys.marker], ['check'])) === 1;
+    const pattern = `${this.#keys.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+    for (let cursor = '0'; ; ) {
+      const reply = await this.#run(READ, true, [this.#keys.marker], ['check', pattern, cursor]);
+      if (typeof reply !== 'string') return Number(reply) === 1;
+      cursor = this.#untag(reply);
+    }
   }
 
   protected override checkRecord(record: StoredRecord): void {

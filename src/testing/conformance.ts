@@ -28,6 +28,11 @@ export interface ConformanceSubject {
    * as `{sequenceId, stateJson}`. Enables the side-channel checks.
    */
   inspect?(partitionKey: string, appId: string): Promise<{ sequenceId: number; stateJson: string }[]>;
+  /**
+   * Another persister over the same storage, built as a second process (or a read-only tool)
+   * would build it: no `initialize()`, no `assumeInitialized`. Enables the re-open check.
+   */
+  reopen?(): ConformanceSubject['persister'];
   /** Releases what `create` made. */
   dispose?(): Promise<void>;
 }
@@ -45,6 +50,8 @@ export interface ConformanceTarget {
   tableNames?: boolean;
   /** Its subjects count round trips (`roundTrips`): the cost case runs. */
   countsRoundTrips?: boolean;
+  /** Its subjects re-open their storage (`reopen`): the re-open case runs. */
+  reopens?: boolean;
   /** Exactly how many round trips `initialize()` takes (at most 2); unset: only the bound is checked. */
   initializeRoundTrips?: number;
   /** Its subjects inject transport faults (`failNext`): the fault cases run. */
@@ -69,7 +76,7 @@ export interface ConformanceCapabilities {
 export interface ConformanceCase {
   name: string;
   /** What the target must offer for the case to apply; a case that does not apply is not registered. */
-  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp';
+  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp' | 'reopen';
   run(target: ConformanceTarget): Promise<void>;
 }
 
@@ -134,6 +141,52 @@ const cases: ConformanceCase[] = [
       await rejectsWith(() => persister.save(step('p', 'a', 0)), 'NOT_INITIALIZED', 'save before initialize');
       await rejectsWith(() => persister.load('p', 'a'), 'NOT_INITIALIZED', 'load before initialize');
     }, { initialize: false }),
+  },
+  {
+    name: 'load and listAppIds on storage never initialized fail with NOT_INITIALIZED, saying to initialize',
+    run: withSubject(async ({ persister }) => {
+      for (const [label, call] of [
+        ['load', () => persister.load('p', 'a')],
+        ['load by sequence id', () => persister.load('p', 'a', 0)],
+        ['load of the partition', () => persister.load('p', null)],
+        ['listAppIds', () => persister.listAppIds('p')],
+      ] as const) {
+        const error = await rejectsWith(call, 'NOT_INITIALIZED', `${label} before initialize`);
+        equal(error.name, 'NotInitializedError', `${label}: error class`);
+        ok(/initialize\(\)/.test(error.message), `${label}: the message says to call initialize(), got: ${error.message}`);
+      }
+      equal(await persister.isInitialized(), false, 'isInitialized after the refused calls');
+      // The refusal is not cached: once the storage exists, the same instance works.
+      await persister.initialize();
+      jsonEquals(await persister.listAppIds('p'), [], 'listAppIds after initialize');
+    }, { initialize: false }),
+  },
+  {
+    name: 'another instance over storage already in place works without initialize (Burr\'s is_initialized)',
+    requires: 'reopen',
+    run: withSubject(async (subject) => {
+      ok(subject.reopen, 'the target says it re-opens storage, but its subject has no reopen()');
+      await subject.persister.save(step('p', 'app', 0, { n: 0 }));
+      await subject.persister.save(step('p', 'app', 1, { n: 1 }));
+      const reader = subject.reopen();
+      try {
+        // No initialize(), no assumeInitialized: the storage is found in place, as by a read-only tool.
+        checkRecord(await reader.load('p', 'app'), { partitionKey: 'p', appId: 'app', sequenceId: 1, position: 'step-1', status: 'completed', state: { n: 1 } }, 'load latest');
+        jsonEquals(await reader.listAppIds('p'), ['app'], 'listAppIds');
+        equal(await reader.isInitialized(), true, 'isInitialized');
+        await reader.save(step('p', 'app', 2, { n: 2 }));
+        equal((await subject.persister.load('p', 'app'))?.sequenceId, 2, 'a save through the re-opened instance');
+      } finally {
+        await reader.close();
+      }
+      const checker = subject.reopen();
+      try {
+        equal(await checker.isInitialized(), true, 'isInitialized of a fresh instance');
+        jsonEquals(await checker.listAppIds('p'), ['app'], 'listAppIds after isInitialized');
+      } finally {
+        await checker.close();
+      }
+    }),
   },
   {
     name: 'saves and loads the latest step and any earlier step',
@@ -517,6 +570,7 @@ export function conformanceCases(target?: ConformanceTarget): ConformanceCase[] 
     roundTrips: target.countsRoundTrips === true,
     faults: target.injectsFaults === true,
     deleteApp: target.capabilities?.deleteApp !== false,
+    reopen: target.reopens === true,
   };
   return cases.filter((c) => c.requires === undefined || offers[c.requires]);
 }

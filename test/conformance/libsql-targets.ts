@@ -16,6 +16,7 @@ export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, 
     name,
     tableNames: true,
     countsRoundTrips: true,
+    reopens: true,
     initializeRoundTrips: 1, // one write batch
     async create({ id, tableName }) {
       const driver = makeClient({ url: urlFor(id) });
@@ -23,6 +24,7 @@ export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, 
       const table = tableName ?? 'burr_state';
       return {
         persister: new SQLitePersister({ client: counted.client, tableName: table }),
+        reopen: () => new SQLitePersister({ client: counted.client, tableName: table }),
         roundTrips: counted.calls,
         async inspect(partitionKey, appId) {
           const result = await driver.execute({ sql: `SELECT sequence_id, state FROM "${table}" WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
@@ -47,6 +49,7 @@ export function libsqlRemoteTarget(addresses: RemoteAddresses): ConformanceTarge
     name: 'libsql (remote, @libsql/client/web over HTTP)',
     tableNames: true,
     countsRoundTrips: true,
+    reopens: true,
     initializeRoundTrips: 1, // one write batch
     injectsFaults: true,
     async create({ id, tableName }) {
@@ -57,6 +60,7 @@ export function libsqlRemoteTarget(addresses: RemoteAddresses): ConformanceTarge
       const persister = new SQLitePersister({ client, tableName: table });
       return {
         persister,
+        reopen: () => new SQLitePersister({ client: raw, tableName: table }),
         roundTrips: instrumented.requests,
         failNext: instrumented.failNext,
         async inspect(partitionKey, appId) {

@@ -100,6 +100,7 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
     name: 'postgres (Neon HTTP, neon())',
     ...POSTGRES_TRAITS,
     injectsFaults: true,
+    reopens: true,
     async create({ id, tableName }) {
       const release = useHarnessEndpoint(addresses.neonSqlEndpoint);
       const instrumented = instrumentFetch();
@@ -109,6 +110,7 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
       try {
         return {
           persister: new PostgreSQLPersister({ client: sql, tableName: table }),
+          reopen: () => new PostgreSQLPersister({ client: neon(addresses.postgresUrl, { disableWarningInBrowsers: true }), tableName: table }),
           roundTrips: instrumented.requests,
           failNext: instrumented.failNext,
           inspect: inspector({ query: (text, params) => raw.query(text, params) }, table),

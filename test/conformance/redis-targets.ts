@@ -111,6 +111,7 @@ export function upstashTarget(addresses: UpstashAddresses, options: Pick<RedisPe
     // EVAL loads both scripts into the server's cache (and writes the marker); without EVALSHA there is nothing to preload.
     initializeRoundTrips: options.evalsha === false ? 1 : 2,
     injectsFaults: true,
+    reopens: true,
     async create({ id }) {
       const instrumented = instrumentFetch();
       const client = new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, instrumented.fetch));
@@ -118,6 +119,7 @@ export function upstashTarget(addresses: UpstashAddresses, options: Pick<RedisPe
       const persister = new RedisPersister({ client, namespace, ...options });
       return {
         persister,
+        reopen: () => new RedisPersister({ client: new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, fetch)), namespace, ...options }),
         roundTrips: instrumented.requests,
         failNext: instrumented.failNext,
         inspect: (partitionKey, appId) => inspectUpstash(addresses, namespace, partitionKey, appId),
