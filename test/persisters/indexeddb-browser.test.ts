@@ -260,24 +260,43 @@ describe('indexeddb in Chromium: tabs, upgrades, restarts, errors', () => {
       await setUpPersister(page, { dbName: 'quota' });
       const cdp = await context.newCDPSession(page);
       // A real quota, shrunk: Chromium's own QuotaExceededError, not a stub.
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 256 * 1024 });
-      const result = await page.evaluate(async () => {
+      const quotaSize = 256 * 1024;
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize });
+      const result = await page.evaluate(async (quotaSize) => {
         const { persister } = globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister };
+        // Random text, 8× the quota: Chromium may compress IndexedDB values (builds differ), and
+        // no compressor gets this under the quota, so the outcome cannot depend on the build.
+        const chunk = new Uint8Array(65536);
+        let blob = '';
+        while (blob.length < 8 * quotaSize) {
+          crypto.getRandomValues(chunk);
+          blob += String.fromCharCode(...Array.from(chunk, (b) => 0x21 + (b % 94)));
+        }
+        (globalThis as unknown as { blob: string }).blob = blob;
+        const before = await navigator.storage.estimate();
         let error: ErrorShape | null = null;
         try {
-          await persister.save({ partitionKey: 'p', appId: 'big', sequenceId: 0, position: 'start', state: { blob: 'x'.repeat(2 * 1024 * 1024) }, status: 'completed' });
+          await persister.save({ partitionKey: 'p', appId: 'big', sequenceId: 0, position: 'start', state: { blob }, status: 'completed' });
         } catch (e) {
           const err = e as ErrorShape;
           error = { name: err.name, code: err.code, reason: err.reason, retryable: err.retryable, message: err.message };
         }
-        return { error, afterwards: await persister.load('p', 'big'), apps: await persister.listAppIds('p') };
-      });
+        return { usage: before.usage ?? 0, error, afterwards: await persister.load('p', 'big'), apps: await persister.listAppIds('p') };
+      }, quotaSize);
+      // The origin had room before the save (estimate() reports real usage, not the CDP override):
+      // the save itself is what exceeds the quota.
+      expect(result.usage).toBeLessThan(quotaSize);
       expect(result.error).toMatchObject({ name: 'IndexedDBError', code: 'BACKEND', reason: 'quota-exceeded', retryable: false });
       expect(result.error?.message).toMatch(/QuotaExceededError/);
       expect(result.afterwards).toBeNull();
       expect(result.apps).toEqual([]);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin }); // quota back to normal: the same save works
-      await page.evaluate(() => (globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister }).persister.save({ partitionKey: 'p', appId: 'big', sequenceId: 0, position: 'start', state: { blob: 'x'.repeat(2 * 1024 * 1024) }, status: 'completed' }));
+      const saved = await page.evaluate(async () => {
+        const { persister, blob } = globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister; blob: string };
+        await persister.save({ partitionKey: 'p', appId: 'big', sequenceId: 0, position: 'start', state: { blob }, status: 'completed' });
+        return (await persister.load('p', 'big'))?.state.blob === blob;
+      });
+      expect(saved).toBe(true);
     } finally {
       await context.close();
     }
