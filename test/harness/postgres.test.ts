@@ -27,6 +27,11 @@ beforeAll(async () => {
   restoreNeonConfig = configureNeonForHarness(neonConfig, { http: front, ws: proxy, webSocketConstructor: ws });
   pgPool = new pg.Pool({ connectionString: server.connectionString });
   neonPool = new NeonPool({ connectionString: server.connectionString });
+  // Pool.end() resolves once it has *asked* its idle clients to end, not when their connections
+  // are closed: a server stopped right after can still reach one with FATAL 57P01, which an
+  // idle client reports as the pool's 'error' event (uncaught without a listener).
+  pgPool.on('error', () => {});
+  neonPool.on('error', () => {});
   await pgPool.query(`CREATE TABLE items (
     id int PRIMARY KEY, name text UNIQUE, state jsonb, at timestamptz)`);
 }, 60_000);
