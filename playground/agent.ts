@@ -133,10 +133,10 @@ export async function forkApp(persister: StatePersister, from: AppRef, sequenceI
   return { ...source, appId: to.appId, partitionKey: to.partitionKey };
 }
 
-/** Every saved step of an app, oldest first (one load per step). */
+/** Every saved step of an app, oldest first: one load for the latest, then one per earlier step, in parallel. */
 export async function history(persister: StatePersister, app: AppRef): Promise<PersistedStateData[]> {
   const latest = await persister.load(app.partitionKey, app.appId);
   if (!latest) return [];
-  const steps = await Promise.all(Array.from({ length: latest.sequenceId + 1 }, (_, i) => persister.load(app.partitionKey, app.appId, i)));
-  return steps.filter((s): s is PersistedStateData => s !== null);
+  const earlier = await Promise.all(Array.from({ length: latest.sequenceId }, (_, i) => persister.load(app.partitionKey, app.appId, i)));
+  return [...earlier.filter((s): s is PersistedStateData => s !== null), latest];
 }

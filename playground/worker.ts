@@ -11,24 +11,14 @@
  * curl localhost:8787/apps/ada/<appId>
  * ```
  *
- * | route | what | round trips |
- * |---|---|---|
- * | `POST /apps/:owner` `{question?, appId?}` | start an app (saves step 0) | 1 |
- * | `POST /apps/:owner/:app/step` | run the next step | 2 (load + save) |
- * | `GET /apps/:owner/:app[?sequenceId=n]` | latest step, or step n | 1 |
- * | `GET /apps/:owner[?limit=n]` | the owner's apps, most recent first | 1 |
- * | `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` | copy step n into a new app | 2 |
- *
- * The owner is Burr's partition key; the app is Burr's app id. JSON bodies carry the state as
- * stored: integers beyond 2^53 (the agent's `tokens`) are exact JSON integers, so read them with
- * a lossless parser (`parseJson` from `burr-edge`) rather than `JSON.parse`.
+ * The routes, their round trips and the error shape are playground/http.ts's, shared with the
+ * Vercel Edge Function (playground/vercel/).
  *
  * The first request of an isolate builds and initializes the persister (libSQL: 2 round trips
  * more); later requests of that isolate reuse it.
  */
-import { State, isPersisterError, parseJson, stringifyJson, type JsonObject, type JsonValue, type PersistedStateData, type StatePersister } from '../src/index.js';
-import { forkApp, initialState, nextAction, runStep, type AgentState, type AppRef } from './agent.js';
-import { backendConfigFromEnv, createPersister, type BackendConfig, type BackendEnv, type ManagedPersister } from './backends.js';
+import { createAgentHandler } from './http.js';
+import type { BackendEnv } from './backends.js';
 
 /** The Worker's environment: `[vars]` in wrangler.toml, secrets, or `.dev.vars` locally. */
 export type WorkerEnv = BackendEnv;
@@ -38,212 +28,13 @@ export interface AgentWorker {
   fetch(request: Request, env: WorkerEnv): Promise<Response>;
 }
 
-/** A request the Worker refuses, with its HTTP status. */
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** Reads the backend configuration from the environment; a missing setting is a 500 that says what to set. */
-export function backendConfig(env: WorkerEnv): BackendConfig {
-  try {
-    return backendConfigFromEnv(env);
-  } catch (error) {
-    throw new HttpError(500, (error as Error).message);
-  }
-}
-
 /**
  * Builds the Worker. The default export is one instance; each instance keeps one persister per
  * configuration for the life of the isolate (Workers reuse an isolate across requests), so a
  * cold start pays for `initialize` once and every later request goes straight to its queries.
  */
 export function createWorker(): AgentWorker {
-  const persisters = new Map<string, Promise<ManagedPersister>>();
-
-  function persisterFor(env: WorkerEnv): Promise<ManagedPersister> {
-    const config = backendConfig(env);
-    const key = JSON.stringify(config);
-    let pending = persisters.get(key);
-    if (!pending) {
-      pending = createPersister(config);
-      // A failed start (database down, bad token) must not stick to the isolate: the next request tries again.
-      pending.catch(() => persisters.delete(key));
-      persisters.set(key, pending);
-    }
-    return pending;
-  }
-
-  return {
-    async fetch(request, env) {
-      try {
-        return await route(request, () => persisterFor(env));
-      } catch (error) {
-        return errorResponse(error);
-      }
-    },
-  };
+  return { fetch: createAgentHandler() };
 }
 
 export default createWorker();
-
-type Route = (request: Request, persister: () => Promise<ManagedPersister>, params: string[], url: URL) => Promise<Response>;
-
-const routes: [method: string, pattern: RegExp, handler: Route][] = [
-  ['GET', /^\/$/, async () => json({ service: 'burr-edge demo agent', routes: ['POST /apps/:owner', 'POST /apps/:owner/:app/step', 'GET /apps/:owner/:app', 'GET /apps/:owner', 'POST /apps/:owner/:app/fork'] })],
-  ['POST', /^\/apps\/([^/]+)$/, startApp],
-  ['GET', /^\/apps\/([^/]+)$/, listApps],
-  ['GET', /^\/apps\/([^/]+)\/([^/]+)$/, readApp],
-  ['POST', /^\/apps\/([^/]+)\/([^/]+)\/step$/, stepApp],
-  ['POST', /^\/apps\/([^/]+)\/([^/]+)\/fork$/, forkFrom],
-];
-
-async function route(request: Request, persister: () => Promise<ManagedPersister>): Promise<Response> {
-  const url = new URL(request.url);
-  let pathMatched = false;
-  for (const [method, pattern, handler] of routes) {
-    const match = pattern.exec(url.pathname);
-    if (!match) continue;
-    pathMatched = true;
-    if (method !== request.method) continue;
-    const params = match.slice(1).map(decodeSegment);
-    return handler(request, persister, params, url);
-  }
-  throw pathMatched ? new HttpError(405, `${request.method} is not allowed on ${url.pathname}`) : new HttpError(404, `no route for ${url.pathname}`);
-}
-
-/** `POST /apps/:owner` — saves step 0 of a new app. Repeating the same request is harmless (an identical save succeeds). */
-async function startApp(request: Request, persister: () => Promise<ManagedPersister>, [owner = '']: string[]): Promise<Response> {
-  const body = await readBody(request);
-  const question = optionalString(body, 'question') ?? 'Why persist agent state at the edge?';
-  const appId = optionalString(body, 'appId') ?? crypto.randomUUID();
-  const state = initialState(question);
-  await (await persister()).save({ partitionKey: owner, appId, sequenceId: 0, position: 'start', state, status: 'completed' });
-  return json(stepBody({ partitionKey: owner, appId }, 0, 'start', 'completed', state), 201);
-}
-
-/** `POST /apps/:owner/:app/step` — loads the latest step once and lets the agent run and save the next. */
-async function stepApp(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[]): Promise<Response> {
-  const store = await persister();
-  const app: AppRef = { partitionKey: owner, appId: appId };
-  const latest = await store.load(app.partitionKey, app.appId);
-  if (!latest) throw new HttpError(404, `no app ${JSON.stringify(app.appId)} for owner ${JSON.stringify(app.partitionKey)}`);
-  const result = await runStep(withLatest(store, latest), app);
-  return json(stepBody(app, result.sequenceId, result.position, 'completed', result.state, result.done));
-}
-
-/** `GET /apps/:owner/:app[?sequenceId=n]` — one saved step. */
-async function readApp(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[], url: URL): Promise<Response> {
-  const sequenceId = optionalInteger(url.searchParams.get('sequenceId'), 'sequenceId');
-  const step = await (await persister()).load(owner, appId, sequenceId);
-  if (!step) throw new HttpError(404, sequenceId === undefined ? `no app ${JSON.stringify(appId)} for owner ${JSON.stringify(owner)}` : `no step ${sequenceId} in app ${JSON.stringify(appId)}`);
-  const done = nextAction(step.position, State.deserialize(step.state) as AgentState) === null;
-  return json({ owner: step.partitionKey, appId: step.appId, sequenceId: step.sequenceId, position: step.position, status: step.status, createdAt: step.createdAt, done, state: step.state });
-}
-
-/** `GET /apps/:owner[?limit=n]` — the owner's app ids, most recently saved first. */
-async function listApps(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '']: string[], url: URL): Promise<Response> {
-  const limit = optionalInteger(url.searchParams.get('limit'), 'limit');
-  const appIds = await (await persister()).listAppIds(owner, limit === undefined ? undefined : { limit });
-  return json({ owner, appIds });
-}
-
-/** `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` — a new app that continues from step `sequenceId`. */
-async function forkFrom(request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[]): Promise<Response> {
-  const body = await readBody(request);
-  const sequenceId = body.sequenceId;
-  if (typeof sequenceId !== 'number' || !Number.isSafeInteger(sequenceId) || sequenceId < 0) throw new HttpError(400, 'sequenceId: a non-negative integer is required');
-  const newAppId = optionalString(body, 'newAppId') ?? crypto.randomUUID();
-  const store = await persister();
-  const from: AppRef = { partitionKey: owner, appId: appId };
-  const to: AppRef = { partitionKey: owner, appId: newAppId };
-  let copy: PersistedStateData;
-  try {
-    copy = await forkApp(store, from, sequenceId, to);
-  } catch (error) {
-    // forkApp's only own error is a missing source step; storage errors are typed persister errors.
-    if (isPersisterError(error)) throw error;
-    throw new HttpError(404, error instanceof Error ? error.message : String(error));
-  }
-  const done = nextAction(copy.position, State.deserialize(copy.state) as AgentState) === null;
-  return json({ owner, appId: newAppId, forkedFrom: { appId, sequenceId }, sequenceId: copy.sequenceId, position: copy.position, status: copy.status, done, state: copy.state }, 201);
-}
-
-/** The persister as the agent sees it for one step: the latest step, already read by the Worker, is not read twice. */
-function withLatest(persister: ManagedPersister, latest: PersistedStateData): StatePersister {
-  return {
-    initialize: () => persister.initialize(),
-    save: (params) => persister.save(params),
-    listAppIds: (partitionKey, options) => persister.listAppIds(partitionKey, options),
-    load: (partitionKey, appId, sequenceId) =>
-      partitionKey === latest.partitionKey && appId === latest.appId && (sequenceId === undefined || sequenceId === null)
-        ? Promise.resolve(latest)
-        : persister.load(partitionKey, appId, sequenceId),
-  };
-}
-
-function stepBody(app: AppRef, sequenceId: number, position: string, status: string, state: AgentState, done = false): JsonObject {
-  return { owner: app.partitionKey, appId: app.appId, sequenceId, position, status, done, state: state.serialize() as JsonObject };
-}
-
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    throw new HttpError(400, `malformed path segment ${JSON.stringify(segment)}`);
-  }
-}
-
-async function readBody(request: Request): Promise<Record<string, JsonValue>> {
-  const text = await request.text();
-  if (text.trim() === '') return {};
-  let body: JsonValue;
-  try {
-    body = parseJson(text);
-  } catch {
-    throw new HttpError(400, 'the request body is not JSON');
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, 'the request body must be a JSON object');
-  return body;
-}
-
-function optionalString(body: Record<string, JsonValue>, field: string): string | undefined {
-  const value = body[field];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value === '') throw new HttpError(400, `${field}: a non-empty string is expected`);
-  return value;
-}
-
-function optionalInteger(text: string | null, name: string): number | undefined {
-  if (text === null || text === '') return undefined;
-  if (!/^\d{1,9}$/.test(text)) throw new HttpError(400, `${name}: a non-negative integer is expected, got ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-/** JSON with exact big integers (bigint → plain JSON integer). */
-function json(body: JsonValue, status = 200): Response {
-  return new Response(stringifyJson(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
-}
-
-const STATUS_BY_CODE: Record<string, number> = {
-  INVALID_ARGUMENT: 400,
-  SERIALIZATION: 400,
-  ALREADY_EXISTS: 409,
-  STATE_TOO_LARGE: 413,
-};
-
-/** Maps errors to JSON answers: typed persister errors keep their code; a retryable backend failure is a 503. */
-function errorResponse(error: unknown): Response {
-  if (error instanceof HttpError) return json({ error: { code: 'HTTP', message: error.message } }, error.status);
-  if (isPersisterError(error)) {
-    const status = STATUS_BY_CODE[error.code] ?? (error.code === 'BACKEND' ? (error.retryable ? 503 : 502) : 500);
-    const response = json({ error: { code: error.code, message: error.message, retryable: error.retryable } }, status);
-    if (status === 503) response.headers.set('retry-after', '1');
-    return response;
-  }
-  return json({ error: { code: 'INTERNAL', message: error instanceof Error ? error.message : String(error) } }, 500);
-}
