@@ -38,6 +38,20 @@ export const DRIVERS_BY_SUBPATH = {
   './mongodb': ['mongodb'],
 };
 
+/**
+ * Subpaths that run only where files do (Node, Deno, Bun) and so may import Node builtins
+ * (`node:*`): they are measured with those left external, and the strict-edge check skips them.
+ */
+export const NODE_ONLY_SUBPATHS = {
+  './tracking': "Burr's tracking logs are files on disk",
+};
+
+/**
+ * The burr-edge bin's own dependencies: no subpath bundle may contain or import them (the
+ * library never pays for the command line).
+ */
+export const BIN_ONLY_PACKAGES = ['commander', 'cli-progress'];
+
 /** Conditions a bundler uses for the browser, Vercel Edge and Workers (wrangler adds `workerd`). */
 export const EDGE_CONDITIONS = ['edge-light', 'workerd', 'worker', 'browser'];
 
@@ -57,7 +71,7 @@ export function subpathEntries() {
     if (typeof file !== 'string' || !file.startsWith('./dist/') || !file.endsWith('.js')) continue; // ./package.json
     const source = `src/${file.slice('./dist/'.length, -'.js'.length)}.ts`;
     const drivers = DRIVERS_BY_SUBPATH[subpath] ?? [];
-    entries.push({ subpath, source, exists: existsSync(join(root, source)), drivers, backend: drivers.length > 0 });
+    entries.push({ subpath, source, exists: existsSync(join(root, source)), drivers, backend: drivers.length > 0, nodeOnly: subpath in NODE_ONLY_SUBPATHS });
   }
   return entries;
 }
@@ -67,21 +81,25 @@ export function isDriverImport(path, drivers = ALL_DRIVERS) {
   return drivers.some((driver) => path === driver || path.startsWith(`${driver}/`));
 }
 
-/** Bundles `contents` (an ES module importing from src/) for the edge, minified, drivers external. */
-async function bundle(contents) {
+/**
+ * Bundles `contents` (an ES module importing from src/) for the edge, minified, drivers external
+ * (and Node builtins, for a Node-only subpath).
+ */
+export async function bundle(contents, { nodeBuiltins = false } = {}) {
   const result = await esbuild.build({
     stdin: { contents, resolveDir: root, sourcefile: 'entry.ts', loader: 'ts' },
     bundle: true,
     minify: true,
     format: 'esm',
-    platform: 'browser',
+    // A Node-only subpath is bundled for Node: its builtins stay imports, whatever their spelling.
+    platform: nodeBuiltins ? 'node' : 'browser',
     conditions: EDGE_CONDITIONS,
     target: 'es2022',
     write: false,
     metafile: true,
     logLevel: 'silent',
     // Drivers are the app's own dependency; only their import statements stay in the bundle.
-    external: ALL_DRIVERS.flatMap((driver) => [driver, `${driver}/*`]),
+    external: [...ALL_DRIVERS.flatMap((driver) => [driver, `${driver}/*`]), ...(nodeBuiltins ? ['node:*'] : [])],
   });
   const code = result.outputFiles[0].contents;
   const output = Object.values(result.metafile.outputs)[0];
@@ -111,12 +129,14 @@ export async function measure() {
       skipped.push({ subpath: entry.subpath, source: entry.source, reason: `${entry.source} does not exist yet` });
       continue;
     }
-    const alone = entry === core ? coreBundle : await bundle(reexport(entry.source));
-    const withCore = entry === core ? coreBundle : await bundle(reexport(core.source) + reexport(entry.source));
+    const options = { nodeBuiltins: entry.nodeOnly };
+    const alone = entry === core ? coreBundle : await bundle(reexport(entry.source), options);
+    const withCore = entry === core ? coreBundle : await bundle(reexport(core.source) + reexport(entry.source), options);
     rows.push({
       subpath: entry.subpath,
       source: entry.source,
       backend: entry.backend,
+      nodeOnly: entry.nodeOnly,
       drivers: entry.drivers,
       minBytes: alone.minBytes,
       gzipBytes: alone.gzipBytes,

@@ -8,6 +8,8 @@ export interface SubpathEntry {
   exists: boolean;
   drivers: string[];
   backend: boolean;
+  /** Runs only where files do (Node, Deno, Bun): may import `node:*`; no strict-edge check. */
+  nodeOnly: boolean;
 }
 
 export interface SizeRow {
@@ -29,6 +31,9 @@ export interface SizeModule {
   BACKEND_BUDGET_BYTES: number;
   ALL_DRIVERS: string[];
   EDGE_CONDITIONS: string[];
+  NODE_ONLY_SUBPATHS: Record<string, string>;
+  BIN_ONLY_PACKAGES: string[];
+  bundle(contents: string, options?: { nodeBuiltins?: boolean }): Promise<{ minBytes: number; gzipBytes: number; inputs: string[]; externalImports: string[] }>;
   subpathEntries(): SubpathEntry[];
   isDriverImport(path: string, drivers?: string[]): boolean;
   measure(): Promise<{ core: { minBytes: number; gzipBytes: number }; rows: SizeRow[]; skipped: { subpath: string; source: string; reason: string }[] }>;

@@ -35,9 +35,9 @@ describe('bundle budgets and isolation (npm run size)', () => {
         });
       }
 
-      it(`imports no driver but its own (${entry.drivers.join(', ') || 'none'})`, () => {
+      it(`imports no driver but its own (${entry.drivers.join(', ') || 'none'})${entry.nodeOnly ? ', and Node builtins' : ''}`, () => {
         const row = rows.get(entry.subpath)!;
-        const foreign = row.externalImports.filter((path) => !size.isDriverImport(path, entry.drivers));
+        const foreign = row.externalImports.filter((path) => !size.isDriverImport(path, entry.drivers) && !(entry.nodeOnly && path.startsWith('node:')));
         expect(foreign).toEqual([]);
         if (entry.backend) expect(row.externalImports.some((path) => size.isDriverImport(path, entry.drivers))).toBe(true);
       });
@@ -53,5 +53,27 @@ describe('bundle budgets and isolation (npm run size)', () => {
 
   it('the root export imports no driver at all', () => {
     expect(rows.get('.')!.externalImports).toEqual([]);
+  });
+
+  it('only the subpaths declared Node-only import Node builtins', () => {
+    const withBuiltins = [...rows.values()].filter((r) => r.externalImports.some((path) => path.startsWith('node:'))).map((r) => r.subpath);
+    expect(withBuiltins.sort()).toEqual(Object.keys(size.NODE_ONLY_SUBPATHS).filter((s) => rows.has(s)).sort());
+  });
+});
+
+describe('the burr-edge bin stays out of the library', () => {
+  const binOnly = (path: string) => size.BIN_ONLY_PACKAGES.some((name) => path === name || path.startsWith(`${name}/`) || path.includes(`node_modules/${name}/`));
+
+  it(`no subpath bundle contains or imports the bin's code or its dependencies (${size.BIN_ONLY_PACKAGES.join(', ')})`, () => {
+    for (const row of rows.values()) {
+      expect(row.inputs.filter((input) => input.startsWith('src/cli/') || binOnly(input)), row.subpath).toEqual([]);
+      expect(row.externalImports.filter(binOnly), row.subpath).toEqual([]);
+    }
+  });
+
+  it('the check can fail: a bundle of the bin itself holds them', async () => {
+    const bin = await size.bundle("export * from './src/cli/main.ts';", { nodeBuiltins: true });
+    for (const name of size.BIN_ONLY_PACKAGES) expect(bin.inputs.some((input) => input.includes(`node_modules/${name}/`)), name).toBe(true);
+    expect(bin.inputs.some((input) => input.startsWith('src/cli/'))).toBe(true);
   });
 });

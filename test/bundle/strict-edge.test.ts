@@ -110,7 +110,12 @@ describe('strict edge bundles (esbuild → EdgeVM)', () => {
     }
   });
 
-  for (const entry of entries.filter((e) => e.exists)) {
+  it('leaves out only the subpaths declared Node-only', () => {
+    expect(entries.filter((e) => e.nodeOnly).map((e) => e.subpath)).toEqual(Object.keys(size.NODE_ONLY_SUBPATHS).filter((s) => entries.some((e) => e.subpath === s)));
+  });
+
+  // A Node-only subpath (Burr's tracking logs on disk) imports `node:*` by design: not an edge bundle.
+  for (const entry of entries.filter((e) => e.exists && !e.nodeOnly)) {
     describe(entry.subpath, () => {
       let built: EdgeBundle | undefined;
       const build = async (): Promise<EdgeBundle> => (built ??= await bundleForEdge(entry));

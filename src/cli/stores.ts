@@ -1,0 +1,341 @@
+/**
+ * The `<store>` argument of the bin: one URL-like string per store, recognised by a table of
+ * store kinds. A kind says which arguments it takes, how it prints them (never a secret) and how
+ * it opens them; adding a backend (MongoDB, a gateway) is one more row.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { PersistedStateData, StateLoader, StatePersister } from '../core/types.js';
+import { redactSecrets } from '../core/errors.js';
+
+/** A mistake of the user's: printed as it is, without a stack, exit code 2. */
+export class CliError extends Error {
+  override name = 'CliError';
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+  }
+}
+
+/** Options that say how to open stores (flags and environment). */
+export interface StoreOptions {
+  /** libSQL remote token (`--auth-token`, else `LIBSQL_AUTH_TOKEN`). */
+  authToken?: string;
+  /** SQL table (`--table`); a `#table` in the argument wins. */
+  table?: string;
+  /** Redis key namespace (`--namespace`); a `#namespace` in the argument wins. */
+  namespace?: string;
+  /** Upstash REST URL (`--redis-url`, else `UPSTASH_REDIS_REST_URL`). */
+  redisUrl?: string;
+  /** Upstash REST token (`--redis-token`, else `UPSTASH_REDIS_REST_TOKEN`). */
+  redisToken?: string;
+  /** Which PostgreSQL driver: `neon` (HTTP), `pg`, or `auto` (Neon for *.neon.tech, else pg). */
+  postgresDriver?: 'auto' | 'neon' | 'pg';
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+/** What the commands need of a store, whatever its kind. */
+export interface Store {
+  kind: string;
+  /** The argument as it may be printed: no password, no token. */
+  label: string;
+  loader: StateLoader & { isInitialized(): Promise<boolean> };
+  /** Absent for a kind that cannot be written (Burr's tracking logs). */
+  writer?: StatePersister;
+  /** Every partition key holding apps. */
+  partitions(): Promise<string[]>;
+  /** Every step of an app, in sequence order. */
+  steps(partitionKey: string, appId: string): AsyncIterable<PersistedStateData>;
+  /** How many steps an app has. */
+  count(partitionKey: string, appId: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export type StoreRole = 'source' | 'target';
+
+/** One kind of store: a row of {@link STORE_KINDS}. */
+export interface StoreKind {
+  name: string;
+  /** The argument forms, for `--help`. */
+  forms: string[];
+  matches(argument: string): boolean;
+  open(argument: string, options: StoreOptions, role: StoreRole): Promise<Store>;
+}
+
+/** `arg#fragment` → [arg, fragment]. */
+function splitFragment(argument: string): [string, string | undefined] {
+  const at = argument.lastIndexOf('#');
+  return at === -1 ? [argument, undefined] : [argument.slice(0, at), argument.slice(at + 1) || undefined];
+}
+
+/** A URL without its user, password and query (where tokens travel). */
+function printableUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return redactSecrets(url).replace(/\?.*$/, '');
+  }
+}
+
+function needDriver(name: string, why: string): CliError {
+  return new CliError(`${why} needs the \`${name}\` package, which is not installed: npm install ${name}`);
+}
+
+async function importDriver<T>(name: string, why: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === 'ERR_MODULE_NOT_FOUND') throw needDriver(name, why);
+    throw error;
+  }
+}
+
+/**
+ * Steps of an app through the loader alone: the latest, then every sequence id below it
+ * (`window` loads in flight), skipping ids never saved.
+ */
+export async function* stepsByLoad(loader: StateLoader, partitionKey: string, appId: string, window = 16): AsyncGenerator<PersistedStateData> {
+  const latest = await loader.load(partitionKey, appId);
+  if (!latest) return;
+  const pending: Promise<PersistedStateData | null>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (pending.length < window && next < latest.sequenceId) pending.push(loader.load(partitionKey, appId, next++));
+  };
+  fill();
+  while (pending.length > 0) {
+    const step = await pending.shift()!;
+    fill();
+    if (step) yield step;
+  }
+  yield latest;
+}
+
+async function countSteps(steps: AsyncIterable<PersistedStateData>): Promise<number> {
+  let n = 0;
+  for await (const _ of steps) n++;
+  return n;
+}
+
+// ───────────────────────────── libSQL ─────────────────────────────
+
+interface LibsqlRawClient {
+  execute(statement: { sql: string; args: (string | number)[] }): Promise<{ rows: ArrayLike<Record<string, unknown>> }>;
+  close(): void;
+}
+
+const libsqlKind: StoreKind = {
+  name: 'libsql',
+  forms: ['file:<path.db>[#table]', 'libsql://<host>[#table]', 'https://<host>[#table]'],
+  matches: (argument) => /^(file:|libsql:|https?:|wss?:)/i.test(argument),
+  async open(argument, options, role) {
+    const [url, fragment] = splitFragment(argument);
+    const tableName = fragment ?? options.table ?? 'burr_state';
+    const local = url.startsWith('file:');
+    if (local && role === 'source') {
+      const path = url.slice('file:'.length).replace(/^\/\/(?=\/)/, '').replace(/\?.*$/, '');
+      if (!existsSync(path)) throw new CliError(`no database file at ${resolve(path)} (${url})`);
+    }
+    const authToken = options.authToken ?? options.env.LIBSQL_AUTH_TOKEN;
+    const driver = await importDriver('@libsql/client', `a libSQL store (${url.split(':')[0]}:)`, () => (local ? import('@libsql/client') : import('@libsql/client/web')));
+    const client = driver.createClient({ url, ...(authToken && !local ? { authToken } : {}) }) as unknown as LibsqlRawClient;
+    const { SQLitePersister } = await import('../persisters/libsql.js');
+    const persister = new SQLitePersister({ client: client as never, tableName, ownsClient: true });
+    const table = `"${persister.tableName}"`;
+    return {
+      kind: 'libsql',
+      label: `${local ? url : printableUrl(url)} (table ${persister.tableName})`,
+      loader: persister,
+      writer: persister,
+      async partitions() {
+        if (!(await persister.isInitialized())) return [];
+        const result = await client.execute({ sql: `SELECT DISTINCT partition_key FROM ${table} ORDER BY partition_key`, args: [] });
+        return Array.from(result.rows, (row) => (row.partition_key == null ? '' : String(row.partition_key)));
+      },
+      steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
+      async count(partitionKey, appId) {
+        const result = await client.execute({ sql: `SELECT COUNT(DISTINCT sequence_id) AS n FROM ${table} WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
+        return Number(result.rows[0]?.n ?? 0);
+      },
+      close: () => persister.close(),
+    };
+  },
+};
+
+// ───────────────────────────── PostgreSQL ─────────────────────────────
+
+interface PgRaw {
+  query(text: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+
+const postgresKind: StoreKind = {
+  name: 'postgres',
+  forms: ['postgres://<user>:<password>@<host>/<db>[#table]'],
+  matches: (argument) => /^postgres(ql)?:\/\//i.test(argument),
+  async open(argument, options) {
+    const [connectionString, fragment] = splitFragment(argument);
+    const tableName = fragment ?? options.table ?? 'burr_state';
+    let host = '';
+    try {
+      host = new URL(connectionString).hostname;
+    } catch {
+      throw new CliError(`not a PostgreSQL URL: ${printableUrl(connectionString)}`);
+    }
+    const choice = options.postgresDriver ?? 'auto';
+    const useNeon = choice === 'neon' || (choice === 'auto' && /\.neon\.tech$/i.test(host));
+    let raw: PgRaw;
+    let client: unknown;
+    let end: () => Promise<void>;
+    if (useNeon) {
+      const neonDriver = await importDriver('@neondatabase/serverless', 'a Neon store', () => import('@neondatabase/serverless'));
+      // A Neon-compatible SQL-over-HTTP front other than Neon's own (local development, tests).
+      if (options.env.NEON_FETCH_ENDPOINT) neonDriver.neonConfig.fetchEndpoint = () => options.env.NEON_FETCH_ENDPOINT!;
+      const sql = neonDriver.neon(connectionString);
+      client = sql;
+      raw = { query: async (text, params) => ({ rows: (await sql.query(text, params, { fullResults: true })).rows as Record<string, unknown>[] }) };
+      end = async () => undefined;
+    } else {
+      const pg = await importDriver('pg', 'a PostgreSQL store (use --postgres-driver neon for Neon over HTTP)', () => import('pg'));
+      const pool = new pg.default.Pool({ connectionString, max: 4 });
+      client = pool;
+      raw = { query: async (text, params) => ({ rows: (await pool.query(text, params)).rows as Record<string, unknown>[] }) };
+      end = () => pool.end();
+    }
+    const { PostgreSQLPersister } = await import('../persisters/postgres.js');
+    const persister = new PostgreSQLPersister({ client: client as never, tableName });
+    const table = `"${persister.tableName}"`;
+    return {
+      kind: 'postgres',
+      label: `${printableUrl(connectionString)} (table ${persister.tableName}, ${useNeon ? 'Neon HTTP' : 'pg'})`,
+      loader: persister,
+      writer: persister,
+      async partitions() {
+        if (!(await persister.isInitialized())) return [];
+        const { rows } = await raw.query(`SELECT DISTINCT partition_key FROM ${table} ORDER BY partition_key`, []);
+        return rows.map((row) => (row.partition_key == null ? '' : String(row.partition_key)));
+      },
+      steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
+      async count(partitionKey, appId) {
+        const { rows } = await raw.query(`SELECT COUNT(DISTINCT sequence_id) AS n FROM ${table} WHERE partition_key = $1 AND app_id = $2`, [partitionKey, appId]);
+        return Number(rows[0]?.n ?? 0);
+      },
+      async close() {
+        await persister.close();
+        await end();
+      },
+    };
+  },
+};
+
+// ───────────────────────────── Redis (Upstash REST) ─────────────────────────────
+
+interface UpstashRaw {
+  scan(cursor: string | number, options: { match: string; type: string; count: number }): Promise<[string | number, string[]]>;
+}
+
+const upstashKind: StoreKind = {
+  name: 'upstash',
+  forms: ['upstash:[<REST URL>][#namespace]'],
+  matches: (argument) => /^upstash:/i.test(argument),
+  async open(argument, options) {
+    const [rest, fragment] = splitFragment(argument.slice('upstash:'.length));
+    const url = rest || options.redisUrl || options.env.UPSTASH_REDIS_REST_URL;
+    const token = options.redisToken ?? options.env.UPSTASH_REDIS_REST_TOKEN;
+    if (!url) throw new CliError('an Upstash store needs its REST URL: upstash:https://<db>.upstash.io, --redis-url or UPSTASH_REDIS_REST_URL');
+    if (!token) throw new CliError('an Upstash store needs its REST token: --redis-token or UPSTASH_REDIS_REST_TOKEN');
+    const namespace = fragment ?? options.namespace ?? '';
+    const { Redis } = await importDriver('@upstash/redis', 'an Upstash store', () => import('@upstash/redis'));
+    const client = new Redis({ url, token, automaticDeserialization: false, enableAutoPipelining: false });
+    const { RedisPersister, unescapeKeyPart } = await import('../persisters/redis.js');
+    const persister = new RedisPersister({ client: client as never, namespace });
+    const prefix = persister.keys.prefix;
+    return {
+      kind: 'upstash',
+      label: `${printableUrl(url)} (${namespace ? `namespace ${namespace}` : 'no namespace'})`,
+      loader: persister,
+      writer: persister,
+      async partitions() {
+        // Burr's sorted set of a partition is `<ns:><partition>`; the kit's own end in `:%recent`.
+        const found = new Set<string>();
+        const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+        let cursor: string | number = '0';
+        do {
+          const [next, keys] = await (client as unknown as UpstashRaw).scan(cursor, { match, type: 'zset', count: 1000 });
+          for (const key of keys) {
+            const part = key.slice(prefix.length);
+            if (!part.includes(':')) found.add(unescapeKeyPart(part));
+          }
+          cursor = next;
+        } while (String(cursor) !== '0');
+        return [...found].sort();
+      },
+      steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
+      count: (partitionKey, appId) => countSteps(stepsByLoad(persister, partitionKey, appId)),
+      close: () => persister.close(),
+    };
+  },
+};
+
+// ───────────────────────────── Burr's tracking directory ─────────────────────────────
+
+function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? join(homedir(), path.slice(1)) : path;
+}
+
+const trackingKind: StoreKind = {
+  name: 'burr-tracking',
+  forms: ['burr-tracking:<dir>[#project]'],
+  matches: (argument) => /^burr-tracking:/i.test(argument),
+  async open(argument, _options, role) {
+    if (role === 'target') throw new CliError("burr-tracking: is read-only (Burr's tracking logs are written by Burr's LocalTrackingClient); copy from it, not to it");
+    const [rest, fragment] = splitFragment(argument.slice('burr-tracking:'.length));
+    const storageDir = expandHome(rest || '~/.burr');
+    if (!existsSync(storageDir) || !statSync(storageDir).isDirectory()) throw new CliError(`no Burr tracking directory at ${storageDir}`);
+    let project = fragment;
+    if (!project) {
+      const projects = readdirSync(storageDir).filter((name) => statSync(join(storageDir, name)).isDirectory());
+      if (projects.length !== 1) {
+        throw new CliError(`name the project: burr-tracking:${rest || '~/.burr'}#<project> (${projects.length ? `projects here: ${projects.join(', ')}` : 'there is none'})`);
+      }
+      project = projects[0]!;
+    }
+    const { BurrTrackingLoader } = await import('../persisters/tracking.js');
+    const loader = new BurrTrackingLoader({ storageDir, project });
+    return {
+      kind: 'burr-tracking',
+      label: `${join(storageDir, project)} (Burr tracking, project ${project})`,
+      loader,
+      partitions: () => loader.listPartitionKeys(),
+      steps: (partitionKey, appId) => loader.steps(partitionKey, appId),
+      count: (partitionKey, appId) => countSteps(loader.steps(partitionKey, appId)),
+      close: () => loader.close(),
+    };
+  },
+};
+
+// ───────────────────────────── not in this release ─────────────────────────────
+
+const mongodbKind: StoreKind = {
+  name: 'mongodb',
+  forms: ['mongodb://… (not in this release)'],
+  matches: (argument) => /^mongodb(\+srv)?:/i.test(argument),
+  async open() {
+    throw new CliError('MongoDB is not in this release of burr-edge: no MongoDB backend ships yet (see the README). Copy through another store for now.');
+  },
+};
+
+/** Every kind of store the bin opens, in the order they are tried. */
+export const STORE_KINDS: readonly StoreKind[] = [trackingKind, upstashKind, postgresKind, mongodbKind, libsqlKind];
+
+/** Opens a `<store>` argument. */
+export async function openStore(argument: string, options: StoreOptions, role: StoreRole): Promise<Store> {
+  const kind = STORE_KINDS.find((k) => k.matches(argument));
+  if (!kind) {
+    throw new CliError(`not a store: ${redactSecrets(argument)}. Use one of: ${STORE_KINDS.flatMap((k) => k.forms).join(', ')}`);
+  }
+  return kind.open(argument, options, role);
+}
