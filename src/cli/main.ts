@@ -351,7 +351,8 @@ function program(io: CliIo): Command {
           if (flags.dryRun) return;
           if (result.differences.length > 0) {
             for (const d of result.differences) printer.err(`difference: partition ${JSON.stringify(d.partitionKey)} app ${JSON.stringify(d.appId)}: ${d.what}`);
-            throw new CliError(`verification failed: ${result.differences.length} of ${result.apps.length} apps differ`, 1);
+            const apps = new Set(result.differences.map((d) => JSON.stringify([d.partitionKey, d.appId]))).size;
+            throw new CliError(`verification failed: ${apps} of ${result.apps.length} apps differ`, 1);
           }
           printer.out(`verified: ${result.apps.length} apps have the same step count and latest step on both sides`);
         } finally {

@@ -152,7 +152,6 @@ const libsqlKind: StoreKind = {
       loader: persister,
       writer: persister,
       async partitions() {
-        if (!(await persister.isInitialized())) return [];
         const result = await client.execute({ sql: `SELECT DISTINCT partition_key FROM ${table} ORDER BY partition_key`, args: [] });
         return Array.from(result.rows, (row) => (row.partition_key == null ? '' : String(row.partition_key)));
       },
@@ -214,7 +213,6 @@ const postgresKind: StoreKind = {
       loader: persister,
       writer: persister,
       async partitions() {
-        if (!(await persister.isInitialized())) return [];
         const { rows } = await raw.query(`SELECT DISTINCT partition_key FROM ${table} ORDER BY partition_key`, []);
         return rows.map((row) => (row.partition_key == null ? '' : String(row.partition_key)));
       },
@@ -337,5 +335,12 @@ export async function openStore(argument: string, options: StoreOptions, role: S
   if (!kind) {
     throw new CliError(`not a store: ${redactSecrets(argument)}. Use one of: ${STORE_KINDS.flatMap((k) => k.forms).join(', ')}`);
   }
-  return kind.open(argument, options, role);
+  const store = await kind.open(argument, options, role);
+  const partitions = store.partitions.bind(store);
+  // A store never initialized answers with the persister's typed error (it says to initialize), not an empty list.
+  store.partitions = async () => {
+    if (!(await store.loader.isInitialized())) await store.loader.listAppIds('');
+    return partitions();
+  };
+  return store;
 }
