@@ -25,6 +25,7 @@ export {
   SerializationError,
   StateTooLargeError,
   BackendError,
+  BurrKeyCollisionError,
   PersisterClosedError,
   isPersisterError,
   type PersisterErrorCode,

@@ -233,13 +233,14 @@ const postgresKind: StoreKind = {
 
 interface UpstashRaw {
   scan(cursor: string | number, options: { match: string; type: string; count: number }): Promise<[string | number, string[]]>;
+  zrange(key: string, start: number, stop: number, options: { rev: true }): Promise<string[]>;
 }
 
 const upstashKind: StoreKind = {
   name: 'upstash',
   forms: ['upstash:[<REST URL>][#namespace]'],
   matches: (argument) => /^upstash:/i.test(argument),
-  async open(argument, options) {
+  async open(argument, options, role) {
     const [rest, fragment] = splitFragment(argument.slice('upstash:'.length));
     const url = rest || options.redisUrl || options.env.UPSTASH_REDIS_REST_URL;
     const token = options.redisToken ?? options.env.UPSTASH_REDIS_REST_TOKEN;
@@ -249,30 +250,49 @@ const upstashKind: StoreKind = {
     const { Redis } = await importDriver('@upstash/redis', 'an Upstash store', () => import('@upstash/redis'));
     const client = new Redis({ url, token, automaticDeserialization: false, enableAutoPipelining: false });
     const { RedisPersister, unescapeKeyPart } = await import('../persisters/redis.js');
-    const persister = new RedisPersister({ client: client as never, namespace });
+    // Read from, a store also yields what Burr's Python wrote at its unescaped keys for ids with
+    // `:` or `%`; written to, only burr-edge's escaped keys count — so a copy moves such apps there.
+    const source = role === 'source';
+    const persister = new RedisPersister({ client: client as never, namespace, ...(source ? { burrKeys: 'read' as const } : {}) });
+    const raw = client as unknown as UpstashRaw;
     const prefix = persister.keys.prefix;
+    const special = (id: string) => /[:%]/.test(id);
+    const loader: Store['loader'] = {
+      load: (partitionKey, appId, sequenceId) => persister.load(partitionKey, appId, sequenceId),
+      isInitialized: () => persister.isInitialized(),
+      // Burr's sorted set of a partition with `:` or `%` is at the unescaped key, which the persister does not list.
+      async listAppIds(partitionKey, listOptions) {
+        const apps = await persister.listAppIds(partitionKey, listOptions);
+        const key = partitionKey ?? '';
+        if (!source || !special(key)) return apps;
+        const burr = (await raw.zrange(prefix + key, 0, -1, { rev: true })).filter((app) => !apps.includes(app));
+        return [...apps, ...burr].slice(0, listOptions?.limit);
+      },
+    };
     return {
       kind: 'upstash',
       label: `${printableUrl(url)} (${namespace ? `namespace ${namespace}` : 'no namespace'})`,
-      loader: persister,
+      loader,
       writer: persister,
       async partitions() {
-        // Burr's sorted set of a partition is `<ns:><partition>`; the kit's own end in `:%recent`.
+        // A partition's sorted set: burr-edge's `<ns:><escaped partition>`; the kit's own end in `:%recent`;
+        // one holding `:` is Burr's unescaped key of a partition with `:` (burr-edge's never holds one).
         const found = new Set<string>();
         const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
         let cursor: string | number = '0';
         do {
-          const [next, keys] = await (client as unknown as UpstashRaw).scan(cursor, { match, type: 'zset', count: 1000 });
+          const [next, keys] = await raw.scan(cursor, { match, type: 'zset', count: 1000 });
           for (const key of keys) {
             const part = key.slice(prefix.length);
             if (!part.includes(':')) found.add(unescapeKeyPart(part));
+            else if (source && !part.endsWith(':%recent')) found.add(part);
           }
           cursor = next;
         } while (String(cursor) !== '0');
         return [...found].sort();
       },
-      steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
-      count: (partitionKey, appId) => countSteps(stepsByLoad(persister, partitionKey, appId)),
+      steps: (partitionKey, appId) => stepsByLoad(loader, partitionKey, appId),
+      count: (partitionKey, appId) => countSteps(stepsByLoad(loader, partitionKey, appId)),
       close: () => persister.close(),
     };
   },

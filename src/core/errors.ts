@@ -145,6 +145,21 @@ export class BackendError extends PersisterError {
   }
 }
 
+/**
+ * Redis: Burr Python's unescaped key of a step (ids joined with `:`) holds another app's step —
+ * two apps share the key, and Burr let one overwrite the other — so the step asked for cannot be
+ * read. Raised only with `burrKeys: 'read'`. Nothing is returned rather than the wrong app's state.
+ */
+export class BurrKeyCollisionError extends BackendError {
+  /** The app asked for, then the app whose step is at the key. */
+  readonly candidates: { partitionKey: string; appId: string }[];
+  constructor(readonly key: string, candidates: { partitionKey: string; appId: string }[], context: ErrorContext = {}) {
+    const [a, b] = candidates.map((c) => `partition ${JSON.stringify(c.partitionKey)}, app ${JSON.stringify(c.appId)}`);
+    super(`Burr's key ${JSON.stringify(key)} is shared by ${a} and ${b}, and holds the latter's step`, { ...context, retryable: false });
+    this.candidates = candidates;
+  }
+}
+
 /** The persister was closed; build a new one. */
 export class PersisterClosedError extends PersisterError {
   constructor(context: ErrorContext = {}) {

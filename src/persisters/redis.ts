@@ -16,7 +16,9 @@
  * ```
  */
 import { BaseStatePersister, defaultErrorKind, someCause, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
-import { InvalidArgumentError, StateTooLargeError } from '../core/errors.js';
+import { BurrKeyCollisionError, InvalidArgumentError, StateTooLargeError } from '../core/errors.js';
+
+export { BurrKeyCollisionError };
 import { utf8Length } from '../core/json.js';
 import { LazyClient } from '../core/lazy.js';
 import type { PersistedStatus } from '../core/types.js';
@@ -72,6 +74,16 @@ export interface RedisPersisterOptions extends BasePersisterOptions {
    * @default true
    */
   readOnlyEval?: boolean;
+  /**
+   * `'read'`: also read the steps Burr's Python persister wrote for ids holding `:` or `%`, which
+   * it keeps at its unescaped keys (`<ns:>a:b:c:0` for partition `a:b`, app `c` — and for
+   * partition `a`, app `b:c`). A load that finds nothing at burr-edge's escaped key then reads
+   * Burr's key; when the step there names the other of two such apps (Burr let one overwrite the
+   * other), the load fails with `BurrKeyCollisionError`, naming both. Saves always go to the
+   * escaped keys (`burr-edge copy` moves such apps there).
+   * @default undefined (escaped keys only)
+   */
+  burrKeys?: 'read';
 }
 
 /** Retries of the Upstash client on network errors (its own option, passed through). */
@@ -330,7 +342,6 @@ end
 if op == 'check' then
  if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
  local c = ARGV[3]
- if not c then return 0 end
  for i = 1, 20 do
   local r = redis.call('SCAN', c, 'MATCH', ARGV[2], 'COUNT', 1000)
   if #r[2] > 0 then return 1 end
@@ -386,6 +397,7 @@ export class RedisPersister extends BaseStatePersister {
   readonly #maxRequestBytes: number;
   readonly #evalsha: boolean;
   readonly #readOnlyEval: boolean;
+  readonly #burrKeys: boolean;
 
   constructor(options: RedisPersisterOptions) {
     super(options);
@@ -404,6 +416,7 @@ export class RedisPersister extends BaseStatePersister {
     this.#maxRequestBytes = maxRequestBytes;
     this.#evalsha = options.evalsha !== false;
     this.#readOnlyEval = options.readOnlyEval !== false;
+    this.#burrKeys = options.burrKeys === 'read';
   }
 
   /**
@@ -469,6 +482,7 @@ export class RedisPersister extends BaseStatePersister {
     // EVAL, not EVALSHA: loads both scripts into the server's cache, so later calls are one
     // request each; nothing else needs creating.
     await this.#run(WRITE, false, [this.#keys.marker], ['init', MARKER_VALUE], true);
+    // The marker now exists, so `check` answers before it would scan.
     if (this.#evalsha) await this.#run(READ, true, [this.#keys.marker], ['check'], true);
   }
 
@@ -523,17 +537,30 @@ export class RedisPersister extends BaseStatePersister {
 
   protected async storageSelect(query: LoadQuery): Promise<StoredRow | null> {
     const { partitionKey, appId, sequenceId } = query;
+    const { prefix } = this.#keys;
+    // An app's steps: `escape` gives burr-edge's keys, the identity Burr Python's unescaped ones.
+    const read = (escape: (part: string) => string, app: string): Promise<unknown> => {
+      const set = prefix + escape(partitionKey);
+      const key = `${set}:${escape(app)}:`;
+      return sequenceId === undefined ? this.#run(READ, true, [set], ['latest', app, key]) : this.#run(READ, true, [key + sequenceId], ['seq']);
+    };
     let reply: unknown;
+    let burrKey = '';
     if (appId === null) {
       reply = await this.#run(READ, true, [this.#keys.latestRecord(partitionKey), this.#keys.partition(partitionKey)], ['partition', `${this.#keys.partition(partitionKey)}:`]);
-    } else if (sequenceId === undefined) {
-      reply = await this.#run(READ, true, [this.#keys.partition(partitionKey)], ['latest', appId, `${this.#keys.partition(partitionKey)}:${escapeKeyPart(appId)}:`]);
     } else {
-      reply = await this.#run(READ, true, [this.#keys.record(partitionKey, appId, sequenceId)], ['seq']);
+      reply = await read(escapeKeyPart, appId);
+      if (reply == null && this.#burrKeys && /[:%]/.test(partitionKey + appId)) {
+        reply = await read((part) => part, appId);
+        burrKey = `${prefix}${partitionKey}:${appId}:`;
+      }
     }
     if (reply === null || reply === undefined) return null;
     if (!Array.isArray(reply) || reply.length !== 7) throw this.#unexpected(reply);
     const [pk, app, seq, position, status, state, createdAt] = reply.map((v: unknown) => (v === null ? null : this.#untag(v)));
+    if (burrKey && ((pk ?? partitionKey) !== partitionKey || (app ?? appId) !== appId)) {
+      throw new BurrKeyCollisionError(burrKey + seq, [{ partitionKey, appId: appId! }, { partitionKey: pk!, appId: app! }], this.context('load'));
+    }
     if (seq === null || position === null || status === null || state === null) throw new RedisCommandError('a stored record lacks one of Burr\'s fields (sequence_id, position, status, state)');
     return {
       // Burr writes every field; the ids asked for stand in should a foreign writer have left one out.

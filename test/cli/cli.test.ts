@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JsonValue } from '../../src/core/json.js';
 import type { PersistedStateData } from '../../src/core/types.js';
 import { openStore, type Store, type StoreOptions } from '../../src/cli/stores.js';
+import { upstashCommand } from '../conformance/redis-targets.js';
 import { FIXTURES_DIR, expectSameAsBurr, expectedFor } from '../interop/fixtures.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -373,6 +374,54 @@ describe('copy: running again, conflicts, differences, dry runs', () => {
     const run = cli(['copy', `file:${burrDb}`, trackingArg]);
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('read-only');
+  });
+});
+
+describe("copy: ids with ':' or '%' at Burr Python's unescaped Redis keys", () => {
+  /** A step as Burr's RedisBasePersister writes it: the hash at its unescaped key, the score in the partition's sorted set. */
+  async function burrSave(namespace: string, partitionKey: string, appId: string, sequenceId: number, state: object): Promise<void> {
+    await upstashCommand(harness, ['HSET', `${namespace}:${partitionKey}:${appId}:${sequenceId}`, 'partition_key', partitionKey, 'app_id', appId, 'sequence_id', String(sequenceId), 'position', 'step', 'state', JSON.stringify(state), 'status', 'completed', 'created_at', '2026-12-03T09:00:00.000000+00:00']);
+    await upstashCommand(harness, ['ZADD', `${namespace}:${partitionKey}`, sequenceId, appId]);
+  }
+  const escapedLoad = (namespace: string, partitionKey: string, appId: string, sequenceId?: number) =>
+    // Opened as a copy target opens it: burr-edge's escaped keys only.
+    openStore(`upstash:${harness.upstashUrl}#${namespace}`, storeOptions([]), 'target').then(async (store) => {
+      try {
+        return await store.loader.load(partitionKey, appId, sequenceId);
+      } finally {
+        await store.close();
+      }
+    });
+
+  it('copying a namespace onto itself moves them into escaped keys, verified', async () => {
+    const namespace = `cli-burrkeys-${runId}`;
+    await burrSave(namespace, 'user:1', 'chat', 0, { n: 0 });
+    await burrSave(namespace, 'user:1', 'chat', 1, { n: 1 });
+    await burrSave(namespace, 'plain', 'a:b', 0, { app: 'a:b' });
+    await burrSave(namespace, 'p%x', 'q%y', 0, { percent: true });
+    // Before: burr-edge's keys hold none of them.
+    expect(await escapedLoad(namespace, 'user:1', 'chat')).toBeNull();
+    const arg = `upstash:${harness.upstashUrl}#${namespace}`;
+    const run = expectOk(cli(['copy', arg, arg]));
+    expect(copiedLine(run)).toMatchObject({ apps: 3, steps: 4, written: 4, already: 0 });
+    expect(run.stdout).toContain('verified: 3 apps');
+    expect(await upstashCommand(harness, ['EXISTS', `${namespace}:user%3A1:chat:1`, `${namespace}:plain:a%3Ab:0`, `${namespace}:p%25x:q%25y:0`])).toBe(3);
+    expect(await escapedLoad(namespace, 'user:1', 'chat')).toMatchObject({ sequenceId: 1, state: { n: 1 } });
+    expect(await escapedLoad(namespace, 'p%x', 'q%y')).toMatchObject({ state: { percent: true } });
+    expect(copiedLine(expectOk(cli(['copy', arg, arg])))).toMatchObject({ written: 0, already: 4 });
+  });
+
+  it('where Burr let two apps share a key, the copy stops naming both', async () => {
+    const namespace = `cli-burrkeys-collide-${runId}`;
+    await burrSave(namespace, 'a:b', 'c', 0, { owner: 'a:b / c' });
+    await burrSave(namespace, 'a', 'b:c', 0, { owner: 'a / b:c' }); // overwrote the first at <ns>:a:b:c:0
+    const target = fresh('file');
+    const run = cli(['copy', `upstash:${harness.upstashUrl}#${namespace}`, target.arg]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('partition "a:b", app "c"');
+    expect(run.stderr).toContain('partition "a", app "b:c"');
+    // The app whose step is at the key copies fine on its own.
+    expectOk(cli(['copy', `upstash:${harness.upstashUrl}#${namespace}`, target.arg, '--partition', 'a']));
   });
 });
 
