@@ -2,6 +2,7 @@
  * Server-side cursors: a query's result is materialised when the command runs (a snapshot, which
  * real mongod does not promise) and handed out in batches by getMore. Ids are Int64 (Long), 0 = exhausted.
  */
+import { randomBytes } from 'node:crypto';
 import { Long } from 'bson';
 import { CommandError, numToDouble, toNum, type Doc } from './values.js';
 
@@ -14,16 +15,16 @@ const MAX_BATCH_BYTES = 16 * 1024 * 1024;
 
 export class Cursors {
   private readonly open = new Map<string, Open>();
-  private next = BigInt(Date.now()) * 1000n;
 
   /** Returns the cursor reply `{id, ns, firstBatch}` and keeps the rest of `docs` open if any is left. */
   first(ns: string, docs: Doc[], batchSize: number | undefined, single: boolean, sizeOf: (d: Doc) => number): Doc {
     const batch = take(docs, 0, batchSize ?? DEFAULT_BATCH, sizeOf);
     let id = Long.fromNumber(0);
     if (!single && batch.length < docs.length) {
-      this.next += 1n;
-      id = Long.fromBigInt(this.next);
-      this.open.set(this.next.toString(), { ns, docs, pos: batch.length });
+      // Random positive 63-bit ids like mongod's (bit 62 set: always beyond 2^53, never promoted to a JS number).
+      const n = (randomBytes(8).readBigUInt64LE() & (2n ** 63n - 1n)) | (2n ** 62n);
+      id = Long.fromBigInt(n);
+      this.open.set(n.toString(), { ns, docs, pos: batch.length });
     }
     return { firstBatch: batch, id, ns };
   }
