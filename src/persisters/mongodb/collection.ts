@@ -1,0 +1,92 @@
+/**
+ * What the MongoDB persister needs from a collection, and Burr's document shape.
+ *
+ * Both transports speak this one structural interface: the official driver's `Collection` has
+ * it as is, and {@link DataApiCollection} implements it over `fetch`. Nothing else of the driver
+ * is used, so the persister never imports `mongodb` itself.
+ */
+
+/** One saved step, exactly Burr's `MongoDBBasePersister` document (plus MongoDB's `_id`). */
+export interface BurrDocument {
+  /** `null` where Burr's Python wrote `None`; the kit stores its empty partition key as `null` too. */
+  partition_key: string | null;
+  app_id: string;
+  sequence_id: number;
+  position: string;
+  /** The state as JSON text (`json.dumps` in Burr). */
+  state: string;
+  status: string;
+  /** ISO 8601 with microseconds and `+00:00`, as Python's `datetime.now(timezone.utc).isoformat()`. */
+  created_at: string;
+}
+
+/** The filters the persister sends: equality on Burr's fields only. */
+export type BurrFilter = Partial<Pick<BurrDocument, 'partition_key' | 'app_id' | 'sequence_id'>>;
+
+/** An index as `createIndexes` takes it. */
+export interface IndexSpec {
+  key: Record<string, 1 | -1>;
+  name: string;
+  unique?: boolean;
+}
+
+/** A pipeline stage; the persister builds only `$match`, `$group`, `$sort`, `$limit`. */
+export type PipelineStage = Record<string, unknown>;
+
+/**
+ * The slice of a MongoDB `Collection` the persister uses. The official driver's `Collection`
+ * satisfies it structurally; so does {@link DataApiCollection}.
+ */
+export interface MongoCollectionLike {
+  readonly collectionName?: string;
+  insertOne(document: BurrDocument): Promise<unknown>;
+  findOne(filter: BurrFilter, options: { sort: Record<string, 1 | -1>; projection?: Record<string, 0 | 1> }): Promise<unknown>;
+  aggregate(pipeline: PipelineStage[]): { toArray(): Promise<unknown[]> };
+  deleteMany(filter: BurrFilter): Promise<unknown>;
+  createIndexes(indexes: IndexSpec[]): Promise<unknown>;
+  listIndexes(): { toArray(): Promise<unknown[]> };
+}
+
+/** The unique index that makes a save one `insertOne`: a second write of a key is refused. */
+export const KEY_INDEX: IndexSpec = {
+  key: { partition_key: 1, app_id: 1, sequence_id: 1 },
+  name: 'partition_key_1_app_id_1_sequence_id_1',
+  unique: true,
+};
+
+/** For the partition's latest step (`load(pk, null)`) and `listAppIds`. */
+export const PARTITION_CREATED_AT_INDEX: IndexSpec = {
+  key: { partition_key: 1, created_at: -1 },
+  name: 'partition_key_1_created_at_-1',
+};
+
+export const BURR_INDEXES: readonly IndexSpec[] = [KEY_INDEX, PARTITION_CREATED_AT_INDEX];
+
+/** MongoDB's duplicate-key error code. */
+export const DUPLICATE_KEY = 11000;
+
+/** Whether `error` is a duplicate-key error raised by {@link KEY_INDEX} (not by `_id` or another unique index). */
+export function isKeyIndexDuplicate(error: unknown): boolean {
+  const e = error as { code?: unknown; keyPattern?: unknown; errmsg?: unknown; message?: unknown; writeErrors?: unknown };
+  if (typeof e !== 'object' || e === null || e.code !== DUPLICATE_KEY) return false;
+  if (typeof e.keyPattern === 'object' && e.keyPattern !== null) {
+    const fields = Object.keys(e.keyPattern);
+    return fields.length === 3 && fields[0] === 'partition_key' && fields[1] === 'app_id' && fields[2] === 'sequence_id';
+  }
+  // Servers before 4.4 put no keyPattern on the error, only the index name in the message.
+  const message = String(e.errmsg ?? e.message ?? '');
+  return message.includes(` index: ${KEY_INDEX.name} `);
+}
+
+/** Whether an index list (from `listIndexes`) holds the kit's unique key index. */
+export function hasKeyIndex(indexes: unknown[]): boolean {
+  return indexes.some((index) => {
+    const { key, unique } = (index ?? {}) as { key?: Record<string, unknown>; unique?: unknown };
+    if (!key || unique !== true) return false;
+    const fields = Object.entries(key);
+    return (
+      fields.length === 3 &&
+      fields.every(([field, direction], i) => field === ['partition_key', 'app_id', 'sequence_id'][i] && Number(direction) === 1)
+    );
+  });
+}

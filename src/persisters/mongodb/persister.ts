@@ -1,0 +1,312 @@
+/**
+ * MongoDB persister: one document per step, in Burr's `MongoDBBasePersister` shape, over the
+ * official driver (`fromValues`, an injected `MongoClient` or `Collection`) or over `fetch` to a
+ * Data API endpoint such as burr-edge's gateway (`fromHttp`).
+ *
+ * @example
+ * ```ts
+ * import { MongoDBPersister } from 'burr-edge/mongodb';
+ * const persister = MongoDBPersister.fromValues({ uri: process.env.MONGODB_URL!, dbName: 'burr', collectionName: 'burr_state' });
+ * await persister.initialize();
+ * await persister.save({ partitionKey: 'user-1', appId: 'chat-1', sequenceId: 0, position: 'start', state: { count: 0 }, status: 'completed' });
+ * ```
+ */
+import { BaseStatePersister, defaultErrorKind, someCause, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../../core/base.js';
+import { BackendError, InvalidArgumentError, type ErrorContext } from '../../core/errors.js';
+import { LazyClient } from '../../core/lazy.js';
+import type { PersistedStatus } from '../../core/types.js';
+import { BURR_INDEXES, DUPLICATE_KEY, hasKeyIndex, isKeyIndexDuplicate, type BurrDocument, type BurrFilter, type MongoCollectionLike } from './collection.js';
+import { DataApiCollection, type DataApiOptions } from './data-api.js';
+
+/** The slice of a `MongoClient` the persister uses. */
+export interface MongoClientLike {
+  db(name: string): { collection(name: string): unknown };
+  close(): Promise<void>;
+}
+
+/** Options of `new MongoDBPersister({...})`: a collection or client you made (dependency injection). */
+export type MongoDBPersisterOptions = BasePersisterOptions &
+  (
+    | {
+        /** A driver `Collection` (or anything shaped like {@link MongoCollectionLike}), or a function that makes one on first use. */
+        collection: MongoCollectionLike | (() => Promise<MongoCollectionLike>);
+        client?: undefined;
+      }
+    | {
+        /** A `MongoClient`; the persister uses `client.db(dbName).collection(collectionName)`. */
+        client: MongoClientLike;
+        /** @default 'mydatabase' (Burr's default) */
+        dbName?: string;
+        /** @default 'mystates' (Burr's default) */
+        collectionName?: string;
+        collection?: undefined;
+      }
+  ) & {
+    /** Close the client in `close()`. `fromValues` sets it; an injected client stays yours. @default false */
+    ownsClient?: boolean;
+  };
+
+/** Options of `MongoDBPersister.fromValues({...})`, as Burr's `MongoDBBasePersister.from_values`. */
+export interface MongoDBFromValues extends BasePersisterOptions {
+  /** `mongodb://…` or `mongodb+srv://…`. */
+  uri: string;
+  /** @default 'mydatabase' (Burr's default) */
+  dbName?: string;
+  /** @default 'mystates' (Burr's default) */
+  collectionName?: string;
+  /** Passed to `new MongoClient(uri, options)` (Burr's `mongo_client_kwargs`). */
+  clientOptions?: Record<string, unknown>;
+}
+
+/** Options of `MongoDBPersister.fromHttp({...})`: a Data API endpoint (burr-edge's gateway) over `fetch`. */
+export interface MongoDBFromHttp extends BasePersisterOptions, DataApiOptions {}
+
+/** BSON documents are at most 16 MiB; the other fields and the BSON framing fit in what is left. */
+const MAX_STATE_BYTES = 16 * 1024 * 1024 - 64 * 1024;
+
+// MongoDB names that are spliced into nothing but still must be valid: refused early, clearly.
+const DATABASE_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+const COLLECTION_NAME = /^(?!system\.)[A-Za-z_][A-Za-z0-9_.-]{0,119}$/;
+
+/** Server error codes worth retrying: shutdowns, elections, network and time-outs. */
+const RETRYABLE_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+/** Burr's MongoDB persister. One round trip per save, load, list and delete. */
+export class MongoDBPersister extends BaseStatePersister {
+  protected readonly backendName = 'mongodb';
+  protected override readonly maxStateBytes = MAX_STATE_BYTES;
+  readonly #collection: LazyClient<MongoCollectionLike>;
+  readonly #collectionName: string;
+  readonly #close: (() => Promise<void>) | undefined;
+
+  constructor(options: MongoDBPersisterOptions) {
+    super(options);
+    const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
+    if (options?.collection) {
+      this.#collection = new LazyClient(options.collection);
+      this.#collectionName = typeof options.collection === 'function' ? 'collection' : options.collection.collectionName ?? 'collection';
+      this.#close = undefined;
+    } else if (options?.client) {
+      const dbName = validateName('dbName', options.dbName ?? 'mydatabase', DATABASE_NAME, ctx);
+      const collectionName = validateName('collectionName', options.collectionName ?? 'mystates', COLLECTION_NAME, ctx);
+      const client = options.client;
+      this.#collection = new LazyClient(client.db(dbName).collection(collectionName) as MongoCollectionLike);
+      this.#collectionName = `${dbName}.${collectionName}`;
+      this.#close = options.ownsClient ? () => client.close() : undefined;
+    } else {
+      throw new InvalidArgumentError('collection', 'a MongoDB Collection or MongoClient is required', ctx);
+    }
+  }
+
+  /**
+   * Builds a `MongoClient` from plain values, as Burr's `MongoDBBasePersister.from_values`. The
+   * `mongodb` driver (an optional peer dependency) is imported on first use; the persister owns
+   * and closes the client.
+   */
+  static fromValues(values: MongoDBFromValues): MongoDBPersister {
+    const { uri, dbName = 'mydatabase', collectionName = 'mystates', clientOptions, ...rest } = values ?? ({} as MongoDBFromValues);
+    const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
+    if (typeof uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new InvalidArgumentError('uri', 'a mongodb:// or mongodb+srv:// URI is required', ctx);
+    validateName('dbName', dbName, DATABASE_NAME, ctx);
+    validateName('collectionName', collectionName, COLLECTION_NAME, ctx);
+    let client: MongoClientLike | undefined;
+    const persister = new MongoDBPersister({
+      ...rest,
+      collection: async () => {
+        const { MongoClient } = await importDriver();
+        client = new MongoClient(uri, clientOptions) as unknown as MongoClientLike;
+        return client.db(dbName).collection(collectionName) as MongoCollectionLike;
+      },
+    });
+    persister.#ownedClose = async () => {
+      await persister.#collection.settled();
+      await client?.close();
+    };
+    persister.#label = `${dbName}.${collectionName}`;
+    return persister;
+  }
+
+  /** Alias of {@link fromValues}, as Burr's persisters have both. */
+  static fromConfig(values: MongoDBFromValues): MongoDBPersister {
+    return MongoDBPersister.fromValues(values);
+  }
+
+  /**
+   * A persister over `fetch` to a Data API endpoint (burr-edge's gateway): for Vercel Edge,
+   * browsers behind your own auth, and Workers that should not open a TCP+TLS connection per request.
+   */
+  static fromHttp(values: MongoDBFromHttp): MongoDBPersister {
+    const { url, apiKey, database, collection, dataSource, fetch: customFetch, ...rest } = values ?? ({} as MongoDBFromHttp);
+    const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
+    if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new InvalidArgumentError('url', 'the gateway URL (http:// or https://) is required', ctx);
+    if (typeof apiKey !== 'string' || apiKey === '') throw new InvalidArgumentError('apiKey', 'an API key is required', ctx);
+    validateName('database', database, DATABASE_NAME, ctx);
+    validateName('collection', collection, COLLECTION_NAME, ctx);
+    const transport = new DataApiCollection({ url, apiKey, database, collection, ...(dataSource ? { dataSource } : {}), ...(customFetch ? { fetch: customFetch } : {}) });
+    const persister = new MongoDBPersister({ ...rest, collection: transport });
+    persister.#label = `${database}.${collection}`;
+    return persister;
+  }
+
+  #ownedClose: (() => Promise<void>) | undefined;
+  #label: string | undefined;
+
+  protected get storageTarget(): string {
+    return `collection ${this.#label ?? this.#collectionName}`;
+  }
+
+  async #db(): Promise<MongoCollectionLike> {
+    return this.#collection.get();
+  }
+
+  protected async storageInitialize(): Promise<void> {
+    try {
+      await (await this.#db()).createIndexes([...BURR_INDEXES]);
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      if (code === DUPLICATE_KEY) {
+        throw new BackendError(
+          'the collection holds two documents with the same (partition_key, app_id, sequence_id), so the unique index a save relies on cannot be built; remove one of them and initialize again',
+          { ...this.context('initialize', error), retryable: false },
+        );
+      }
+      if (code === 85 || code === 86) {
+        throw new BackendError(
+          'an index on the same fields with other options (or another name) exists; drop it so the unique key index can be created',
+          { ...this.context('initialize', error), retryable: false },
+        );
+      }
+      throw error;
+    }
+  }
+
+  protected async storageIsInitialized(): Promise<boolean> {
+    try {
+      return hasKeyIndex(await (await this.#db()).listIndexes().toArray());
+    } catch (error) {
+      if ((error as { code?: unknown })?.code === 26) return false; // NamespaceNotFound: no collection yet
+      throw error;
+    }
+  }
+
+  protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
+    const document: BurrDocument = {
+      partition_key: storedPartitionKey(record.partitionKey),
+      app_id: record.appId,
+      sequence_id: record.sequenceId,
+      position: record.position,
+      state: record.stateJson,
+      status: record.status,
+      created_at: nowIsoMicros(),
+    };
+    try {
+      // One insertOne; the unique key index refuses a second document at the same key.
+      await (await this.#db()).insertOne(document);
+      return { inserted: true };
+    } catch (error) {
+      if (isKeyIndexDuplicate(error) || someCause(error, isKeyIndexDuplicate)) return { inserted: false, existing: null };
+      throw error;
+    }
+  }
+
+  protected async storageSelect(query: LoadQuery): Promise<StoredRow | null> {
+    const db = await this.#db();
+    const partition = storedPartitionKey(query.partitionKey);
+    const found =
+      query.appId === null
+        ? await db.findOne({ partition_key: partition }, { sort: { created_at: -1 }, projection: { _id: 0 } })
+        : await db.findOne(
+            { partition_key: partition, app_id: query.appId, ...(query.sequenceId === undefined ? {} : { sequence_id: query.sequenceId }) },
+            { sort: { sequence_id: -1 }, projection: { _id: 0 } },
+          );
+    return found ? this.#toRow(found) : null;
+  }
+
+  protected async storageListAppIds(partitionKey: string, limit: number | undefined): Promise<string[]> {
+    const rows = await (await this.#db())
+      .aggregate([
+        { $match: { partition_key: storedPartitionKey(partitionKey) } satisfies BurrFilter },
+        { $sort: { created_at: -1 } },
+        { $group: { _id: '$app_id', latest: { $first: '$created_at' } } },
+        { $sort: { latest: -1, _id: 1 } },
+        ...(limit === undefined ? [] : [{ $limit: limit }]),
+      ])
+      .toArray();
+    return rows.map((row) => String((row as { _id: unknown })._id));
+  }
+
+  /** Deletes every saved step of one app. One round trip (`deleteMany`). */
+  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
+    await this.runDelete(partitionKey, appId, async (key, app) => {
+      await (await this.#db()).deleteMany({ partition_key: storedPartitionKey(key), app_id: app });
+    });
+  }
+
+  protected override async storageClose(): Promise<void> {
+    if (this.#ownedClose) await this.#ownedClose();
+    else if (this.#close) await this.#close();
+  }
+
+  protected override classifyError(error: unknown): ErrorKind {
+    const retryable = someCause(error, (e) => {
+      const { code, name } = e as { code?: unknown; name?: unknown };
+      const labels = (e as { errorLabels?: unknown; errorLabelSet?: unknown }).errorLabels;
+      if (typeof code === 'number' && RETRYABLE_CODES.has(code)) return true;
+      if (Array.isArray(labels) && (labels.includes('RetryableWriteError') || labels.includes('TransientTransactionError'))) return true;
+      return typeof name === 'string' && /^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|TopologyClosed)Error$/.test(name);
+    });
+    return retryable ? 'retryable' : defaultErrorKind(error);
+  }
+
+  #toRow(found: unknown): StoredRow {
+    const doc = found as Partial<Record<keyof BurrDocument, unknown>>;
+    if (typeof doc.state !== 'string') {
+      throw new BackendError('a stored document has no JSON text in `state`', { ...this.context('load'), retryable: false });
+    }
+    return {
+      partitionKey: typeof doc.partition_key === 'string' ? doc.partition_key : '',
+      appId: String(doc.app_id),
+      sequenceId: Number(doc.sequence_id),
+      position: String(doc.position),
+      status: doc.status as PersistedStatus,
+      stateJson: doc.state,
+      createdAt: doc.created_at instanceof Date ? doc.created_at : String(doc.created_at),
+    };
+  }
+}
+
+/**
+ * The `mongodb` driver, imported at run time under a name bundlers do not follow: a Vercel Edge
+ * or browser bundle of `burr-edge/mongodb` (which uses `fromHttp`) must not pull in a TCP driver
+ * it cannot run. In a Worker (`nodejs_compat`), import `MongoClient` yourself and pass `client`.
+ */
+async function importDriver(): Promise<typeof import('mongodb')> {
+  const name = 'mongodb';
+  return (await import(/* @vite-ignore */ name)) as typeof import('mongodb');
+}
+
+function validateName(argument: string, value: unknown, pattern: RegExp, ctx: ErrorContext): string {
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new InvalidArgumentError(argument, `must match ${pattern} (got ${JSON.stringify(value)})`, ctx);
+  }
+  return value;
+}
+
+/** Burr's Python writes `None` for no partition key; the kit's `''` is stored the same way, so both sides meet. */
+function storedPartitionKey(partitionKey: string): string | null {
+  return partitionKey === '' ? null : partitionKey;
+}
+
+let lastMicros = 0;
+
+/**
+ * Now as Python's `datetime.now(timezone.utc).isoformat()` writes it (microseconds, `+00:00`), so
+ * the kit's and Burr's documents sort together. Strictly increasing within this process: two saves
+ * in one millisecond still order as they were made.
+ */
+function nowIsoMicros(): string {
+  let micros = Date.now() * 1000;
+  if (micros <= lastMicros) micros = lastMicros + 1;
+  lastMicros = micros;
+  return `${new Date(Math.floor(micros / 1000)).toISOString().slice(0, 23)}${String(micros % 1000).padStart(3, '0')}+00:00`;
+}
