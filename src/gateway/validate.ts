@@ -1,0 +1,207 @@
+/**
+ * What the MongoDB gateway accepts in a request body: filters, sorts, projections and pipelines
+ * built from an allow-list, so a client holding an API key can read and write its one
+ * collection and do nothing else (no `$where`, `$function`, `$expr`, `$lookup`, `$out`, ...).
+ */
+
+/** A request the gateway refuses; becomes HTTP 400 with `error_code`. */
+export class GatewayRequestError extends Error {
+  constructor(
+    message: string,
+    readonly errorCode = 'InvalidParameter',
+    readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+const QUERY_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$not']);
+const LOGICAL_OPERATORS = new Set(['$and', '$or', '$nor']);
+const ACCUMULATORS = new Set(['$first', '$last', '$max', '$min', '$sum', '$count']);
+const FIELD_PATH = /^\$[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
+const MAX_DEPTH = 16;
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** BSON values that act as code or patterns when they appear in a filter. */
+const REFUSED_BSON_TYPES = new Set(['BSONRegExp', 'Code', 'DBRef', 'BSONSymbol']);
+
+function refuseCodeLike(value: unknown, where: string): void {
+  const type = (value as { _bsontype?: unknown } | null)?._bsontype;
+  if (value instanceof RegExp || (typeof type === 'string' && REFUSED_BSON_TYPES.has(type))) {
+    throw new GatewayRequestError(`${where}: regular expressions and code are not allowed by this gateway`, 'OperatorNotAllowed');
+  }
+}
+
+function refuseOperator(name: string, where: string): never {
+  throw new GatewayRequestError(`${where}: the operator ${name} is not allowed by this gateway`, 'OperatorNotAllowed');
+}
+
+/** A filter document: field names and allowed operators only. */
+export function checkFilter(filter: unknown, where = 'filter', depth = 0): Record<string, unknown> {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
+  if (!isPlainRecord(filter)) throw new GatewayRequestError(`${where} must be an object`);
+  for (const [key, value] of Object.entries(filter)) {
+    if (key.startsWith('$')) {
+      if (!LOGICAL_OPERATORS.has(key)) refuseOperator(key, where);
+      if (!Array.isArray(value) || value.length === 0) throw new GatewayRequestError(`${where}.${key} must be a non-empty array`);
+      value.forEach((clause, i) => checkFilter(clause, `${where}.${key}[${i}]`, depth + 1));
+    } else {
+      checkFieldName(key, where);
+      checkCondition(value, `${where}.${key}`, depth + 1);
+    }
+  }
+  return filter;
+}
+
+function checkCondition(value: unknown, where: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
+  if (Array.isArray(value)) return value.forEach((item, i) => checkValue(item, `${where}[${i}]`, depth + 1));
+  refuseCodeLike(value, where);
+  if (!isPlainRecord(value)) return; // a scalar, or a BSON value (ObjectId, Date, ...) from EJSON
+  const keys = Object.keys(value);
+  if (!keys.some((k) => k.startsWith('$'))) return checkValue(value, where, depth);
+  for (const key of keys) {
+    if (!QUERY_OPERATORS.has(key)) refuseOperator(key, where);
+    const operand = value[key];
+    if (key === '$not') checkCondition(operand, `${where}.$not`, depth + 1);
+    else if (key === '$in' || key === '$nin') {
+      if (!Array.isArray(operand)) throw new GatewayRequestError(`${where}.${key} must be an array`);
+      operand.forEach((item, i) => checkValue(item, `${where}.${key}[${i}]`, depth + 1));
+    } else checkValue(operand, `${where}.${key}`, depth + 1);
+  }
+}
+
+/** A literal value: may be a nested document, but none of its keys may be an operator. */
+function checkValue(value: unknown, where: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
+  if (Array.isArray(value)) return value.forEach((item, i) => checkValue(item, `${where}[${i}]`, depth + 1));
+  refuseCodeLike(value, where);
+  if (!isPlainRecord(value)) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.startsWith('$')) refuseOperator(key, where);
+    checkValue(inner, `${where}.${key}`, depth + 1);
+  }
+}
+
+function checkFieldName(name: string, where: string): void {
+  if (name !== '_id' && !FIELD_NAME.test(name)) throw new GatewayRequestError(`${where}: ${JSON.stringify(name)} is not a field name this gateway accepts`);
+}
+
+/** `{field: 1 | -1}`. */
+export function checkSort(sort: unknown, where = 'sort'): Record<string, 1 | -1> {
+  if (!isPlainRecord(sort)) throw new GatewayRequestError(`${where} must be an object`);
+  for (const [key, direction] of Object.entries(sort)) {
+    checkFieldName(key, where);
+    if (direction !== 1 && direction !== -1) throw new GatewayRequestError(`${where}.${key} must be 1 or -1`);
+  }
+  return sort as Record<string, 1 | -1>;
+}
+
+/** `{field: 0 | 1}` (no projection expressions). */
+export function checkProjection(projection: unknown, where = 'projection'): Record<string, 0 | 1> {
+  if (!isPlainRecord(projection)) throw new GatewayRequestError(`${where} must be an object`);
+  for (const [key, flag] of Object.entries(projection)) {
+    checkFieldName(key, where);
+    if (flag !== 0 && flag !== 1 && flag !== true && flag !== false) throw new GatewayRequestError(`${where}.${key} must be 0 or 1`);
+  }
+  return projection as Record<string, 0 | 1>;
+}
+
+/** A whole number in [min, max]. */
+export function checkInteger(value: unknown, where: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new GatewayRequestError(`${where} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** A document to insert: no `$`-prefixed or dotted field names at any depth. */
+export function checkDocument(document: unknown, where = 'document', depth = 0): Record<string, unknown> {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
+  if (!isPlainRecord(document)) throw new GatewayRequestError(`${where} must be an object`);
+  for (const [key, value] of Object.entries(document)) {
+    if (key.startsWith('$') || key.includes('.') || key.includes('\0')) throw new GatewayRequestError(`${where}: the field name ${JSON.stringify(key)} is not allowed`);
+    if (isPlainRecord(value)) checkDocument(value, `${where}.${key}`, depth + 1);
+    else if (Array.isArray(value)) value.forEach((item, i) => isPlainRecord(item) && checkDocument(item, `${where}.${key}[${i}]`, depth + 1));
+  }
+  return document;
+}
+
+/** An aggregation pipeline of `$match`, `$sort`, `$group`, `$project`, `$limit`, `$skip` and `$count`. */
+export function checkPipeline(pipeline: unknown, maxDocuments: number): Record<string, unknown>[] {
+  if (!Array.isArray(pipeline)) throw new GatewayRequestError('pipeline must be an array');
+  if (pipeline.length > 20) throw new GatewayRequestError('pipeline has more than 20 stages');
+  return pipeline.map((stage, i) => {
+    const where = `pipeline[${i}]`;
+    if (!isPlainRecord(stage) || Object.keys(stage).length !== 1) throw new GatewayRequestError(`${where} must be an object with one stage`);
+    const [[name, spec]] = Object.entries(stage) as [[string, unknown]];
+    switch (name) {
+      case '$match':
+        checkFilter(spec, `${where}.$match`);
+        break;
+      case '$sort':
+        checkSort(spec, `${where}.$sort`);
+        break;
+      case '$limit':
+        checkInteger(spec, `${where}.$limit`, 1, maxDocuments);
+        break;
+      case '$skip':
+        checkInteger(spec, `${where}.$skip`, 0, Number.MAX_SAFE_INTEGER);
+        break;
+      case '$count':
+        if (typeof spec !== 'string' || !FIELD_NAME.test(spec)) throw new GatewayRequestError(`${where}.$count must be a field name`);
+        break;
+      case '$project':
+        checkProjectStage(spec, `${where}.$project`);
+        break;
+      case '$group':
+        checkGroupStage(spec, `${where}.$group`);
+        break;
+      default:
+        refuseOperator(name, where);
+    }
+    return stage;
+  });
+}
+
+function checkExpression(value: unknown, where: string): void {
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return;
+  if (typeof value === 'string') {
+    if (value.startsWith('$') && !FIELD_PATH.test(value)) throw new GatewayRequestError(`${where}: ${JSON.stringify(value)} is not a field path this gateway accepts`);
+    return;
+  }
+  throw new GatewayRequestError(`${where} must be a field path ("$field"), a number or null`);
+}
+
+function checkGroupStage(spec: unknown, where: string): void {
+  if (!isPlainRecord(spec) || !('_id' in spec)) throw new GatewayRequestError(`${where} must be an object with _id`);
+  for (const [key, value] of Object.entries(spec)) {
+    if (key === '_id') {
+      checkExpression(value, `${where}._id`);
+      continue;
+    }
+    checkFieldName(key, where);
+    if (!isPlainRecord(value) || Object.keys(value).length !== 1) throw new GatewayRequestError(`${where}.${key} must be one accumulator`);
+    const [[accumulator, argument]] = Object.entries(value) as [[string, unknown]];
+    if (!ACCUMULATORS.has(accumulator)) refuseOperator(accumulator, `${where}.${key}`);
+    if (accumulator === '$count') {
+      if (!isPlainRecord(argument) || Object.keys(argument).length > 0) throw new GatewayRequestError(`${where}.${key}.$count takes {}`);
+    } else checkExpression(argument, `${where}.${key}.${accumulator}`);
+  }
+}
+
+function checkProjectStage(spec: unknown, where: string): void {
+  if (!isPlainRecord(spec)) throw new GatewayRequestError(`${where} must be an object`);
+  for (const [key, value] of Object.entries(spec)) {
+    checkFieldName(key, where);
+    if (value === 0 || value === 1 || value === true || value === false) continue;
+    if (typeof value === 'string' && FIELD_PATH.test(value)) continue;
+    throw new GatewayRequestError(`${where}.${key} must be 0, 1 or a field path`);
+  }
+}
