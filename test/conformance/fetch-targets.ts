@@ -5,6 +5,7 @@
 import type { ConformanceTarget } from '../../src/testing/index.js';
 import type { HarnessAddresses } from '../harness/addresses.js';
 import { libsqlRemoteTarget } from './libsql-targets.js';
+import { mongoHttpTarget } from './mongodb-targets.js';
 import { neonHttpTarget, neonWebSocketTarget } from './postgres-targets.js';
 import { upstashTarget } from './redis-targets.js';
 
@@ -13,6 +14,8 @@ export function fetchTargets(harness: HarnessAddresses): ConformanceTarget[] {
     libsqlRemoteTarget(harness),
     neonHttpTarget(harness),
     upstashTarget(harness),
+    // The gateway in front of the test server (and of a real MongoDB when MONGODB_URL is set).
+    ...harness.mongodb.map((endpoint) => mongoHttpTarget({ url: endpoint.gatewayUrl, apiKey: endpoint.gatewayKey, database: endpoint.database, server: endpoint.server })),
     // one line per fetch-transport backend
   ];
 }

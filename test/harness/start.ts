@@ -1,15 +1,18 @@
 /**
  * Starts every server and protocol front the suite uses — a Hrana front over a real libSQL
  * file, a real PostgreSQL with Neon's HTTP and WebSocket fronts, a real redis-server with an
- * Upstash REST front — and stops them all. Used by vitest's global setup, the Deno run and the
+ * Upstash REST front, a MongoDB wire-protocol test server (plus a real MongoDB when MONGODB_URL
+ * is set) each with burr-edge's gateway in front — and stops them all. Used by vitest's global setup, the Deno run and the
  * benchmarks.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { HarnessAddresses } from './addresses.js';
+import { startMongoDBGateway } from '../../src/gateway/mongodb.js';
+import type { HarnessAddresses, MongoEndpoint } from './addresses.js';
 import { startHranaServer } from './hrana.js';
 import { startNeonHttpFront, startNeonWsProxy, startPostgres } from './postgres.js';
+import { startMongoTestServer } from './mongodb/server.js';
 import { startRedis, startUpstashFront } from './redis.js';
 
 export interface Harness {
@@ -21,11 +24,28 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'burr-edge-harness-'));
-  const [hrana, postgres, redis] = await Promise.all([
+  const [hrana, postgres, redis, mongoTestServer] = await Promise.all([
     startHranaServer({ dbPath: join(dir, 'remote.db'), token: 'test-token-hrana' }),
     startPostgres(),
     startRedis(),
+    startMongoTestServer(),
   ]);
+  const mongoServers = [{ server: 'test server', url: mongoTestServer.url }];
+  if (process.env.MONGODB_URL) mongoServers.push({ server: 'real MongoDB', url: process.env.MONGODB_URL });
+  const gatewayKey = 'test-gateway-key-0123456789abcdef';
+  const gateways = await Promise.all(
+    mongoServers.map(({ url }) =>
+      startMongoDBGateway({
+        uri: url,
+        database: 'burr_conformance',
+        // Each conformance case makes a collection of its own.
+        collection: (name) => /^[A-Za-z0-9_]+$/.test(name),
+        apiKeys: [gatewayKey],
+        corsOrigin: '*',
+      }),
+    ),
+  );
+  const mongodb: MongoEndpoint[] = mongoServers.map(({ server, url }, i) => ({ server, url, gatewayUrl: gateways[i]!.url, gatewayKey, database: 'burr_conformance' }));
   const [neonHttp, neonWs, upstash] = await Promise.all([
     startNeonHttpFront({ connectionString: postgres.connectionString }),
     startNeonWsProxy(),
@@ -42,10 +62,11 @@ export async function startHarness(): Promise<Harness> {
       upstashUrl: upstash.url,
       upstashToken: upstash.token,
       redisUrl: redis.url,
+      mongodb,
     },
     async stop() {
-      await Promise.allSettled([hrana.close(), neonHttp.close(), neonWs.close(), upstash.close()]);
-      await Promise.allSettled([postgres.stop(), redis.stop()]);
+      await Promise.allSettled([hrana.close(), neonHttp.close(), neonWs.close(), upstash.close(), ...gateways.map((g) => g.close())]);
+      await Promise.allSettled([postgres.stop(), redis.stop(), mongoTestServer.close()]);
       await rm(dir, { recursive: true, force: true });
     },
   };

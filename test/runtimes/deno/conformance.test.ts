@@ -1,7 +1,7 @@
 /**
  * The conformance suite in Deno 2 (`deno test`, the npm `deno` package, offline): every
- * fetch-transport backend against the harness, the in-memory persister, and libSQL's `file:`
- * path through the native driver (Deno loads Node-API addons). Run it through
+ * fetch-transport backend against the harness, the in-memory persister, libSQL's `file:`
+ * path through the native driver (Deno loads Node-API addons), and MongoDB's official driver. Run it through
  * `npm run test:deno` (scripts/test.ts), which starts the harness and passes its
  * addresses in BURR_HARNESS.
  *
@@ -11,6 +11,7 @@ import { createClient } from '@libsql/client';
 import { conformanceCases } from '../../../src/testing/index.js';
 import { fetchTargets, webSocketTargets } from '../../conformance/fetch-targets.js';
 import { libsqlLocalTarget } from '../../conformance/libsql-targets.js';
+import { mongoDriverTarget } from '../../conformance/mongodb-driver-targets.js';
 import type { HarnessAddresses } from '../../harness/addresses.js';
 import { inMemoryTarget } from '../shared.js';
 
@@ -39,7 +40,10 @@ deno.test({
   },
 });
 
-for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harness), ...webSocketTargets(harness)]) {
+/** MongoDB over the official driver (Node compatibility), on every endpoint the harness has. */
+const mongoDriverTargets = harness.mongodb.map((endpoint) => mongoDriverTarget(endpoint.url, `${endpoint.server}, Deno`, endpoint.database));
+
+for (const target of [inMemoryTarget(), libsqlFileTarget, ...mongoDriverTargets, ...fetchTargets(harness), ...webSocketTargets(harness)]) {
   for (const c of conformanceCases(target)) {
     deno.test({
       name: `conformance: ${target.name} > ${c.name}`,
@@ -50,3 +54,12 @@ for (const target of [inMemoryTarget(), libsqlFileTarget, ...fetchTargets(harnes
     });
   }
 }
+
+deno.test({
+  name: 'mongodb: close the driver targets',
+  fn: async () => {
+    await Promise.all(mongoDriverTargets.map((target) => target.close()));
+  },
+  sanitizeOps: false,
+  sanitizeResources: false,
+});
