@@ -36,6 +36,15 @@ export const DRIVERS_BY_SUBPATH = {
   './redis': ['@upstash/redis'],
   './indexeddb': ['idb'],
   './mongodb': ['mongodb'],
+  './mongodb-gateway': ['mongodb'],
+};
+
+/**
+ * Backends that load their driver by a name bundlers do not follow (so their bundles show no
+ * import of it): MongoDB's TCP driver must never enter an edge or browser bundle.
+ */
+export const RUNTIME_LOADED_DRIVERS = {
+  './mongodb': 'fromValues imports `mongodb` at run time; edge bundles use fromHttp',
 };
 
 /**
@@ -43,6 +52,7 @@ export const DRIVERS_BY_SUBPATH = {
  * (`node:*`): they are measured with those left external, and the strict-edge check skips them.
  */
 export const NODE_ONLY_SUBPATHS = {
+  './mongodb-gateway': 'the MongoDB gateway is a Node HTTP server (node:http, node:crypto)',
   './tracking': "Burr's tracking logs are files on disk",
 };
 
@@ -71,7 +81,9 @@ export function subpathEntries() {
     if (typeof file !== 'string' || !file.startsWith('./dist/') || !file.endsWith('.js')) continue; // ./package.json
     const source = `src/${file.slice('./dist/'.length, -'.js'.length)}.ts`;
     const drivers = DRIVERS_BY_SUBPATH[subpath] ?? [];
-    entries.push({ subpath, source, exists: existsSync(join(root, source)), drivers, backend: drivers.length > 0, nodeOnly: subpath in NODE_ONLY_SUBPATHS });
+    const nodeOnly = subpath in NODE_ONLY_SUBPATHS;
+    // A backend is a persister subpath with a driver; a Node-only server (the gateway) is not one.
+    entries.push({ subpath, source, exists: existsSync(join(root, source)), drivers, backend: drivers.length > 0 && !nodeOnly, nodeOnly });
   }
   return entries;
 }

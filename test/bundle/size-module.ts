@@ -32,6 +32,7 @@ export interface SizeModule {
   ALL_DRIVERS: string[];
   EDGE_CONDITIONS: string[];
   NODE_ONLY_SUBPATHS: Record<string, string>;
+  RUNTIME_LOADED_DRIVERS: Record<string, string>;
   BIN_ONLY_PACKAGES: string[];
   bundle(contents: string, options?: { nodeBuiltins?: boolean }): Promise<{ minBytes: number; gzipBytes: number; inputs: string[]; externalImports: string[] }>;
   subpathEntries(): SubpathEntry[];

@@ -39,7 +39,9 @@ describe('bundle budgets and isolation (npm run size)', () => {
         const row = rows.get(entry.subpath)!;
         const foreign = row.externalImports.filter((path) => !size.isDriverImport(path, entry.drivers) && !(entry.nodeOnly && path.startsWith('node:')));
         expect(foreign).toEqual([]);
-        if (entry.backend) expect(row.externalImports.some((path) => size.isDriverImport(path, entry.drivers))).toBe(true);
+        if (entry.backend && !(entry.subpath in size.RUNTIME_LOADED_DRIVERS)) expect(row.externalImports.some((path) => size.isDriverImport(path, entry.drivers))).toBe(true);
+        // A driver loaded at run time must leave no trace in the bundle at all.
+        if (entry.subpath in size.RUNTIME_LOADED_DRIVERS) expect(row.inputs.filter((input) => entry.drivers.some((d) => input.includes(`node_modules/${d}/`)))).toEqual([]);
       });
 
       it('contains no other backend’s code', () => {
