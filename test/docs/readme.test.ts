@@ -33,7 +33,13 @@ writeFileSync(
     extends: '../../tsconfig.json',
     compilerOptions: {
       noEmit: true,
-      paths: { 'burr-edge': ['../../src/index.ts'], 'burr-edge/testing': ['../../src/testing/index.ts'], 'burr-edge/*': ['../../src/persisters/*.ts'] },
+      paths: {
+        'burr-edge': ['../../src/index.ts'],
+        'burr-edge/testing': ['../../src/testing/index.ts'],
+        'burr-edge/mongodb': ['../../src/persisters/mongodb/index.ts'],
+        'burr-edge/mongodb-gateway': ['../../src/gateway/mongodb.ts'],
+        'burr-edge/*': ['../../src/persisters/*.ts'],
+      },
     },
     include: ['*.ts'],
   }),
