@@ -4,13 +4,15 @@
  * (test/harness/mongodb_pymongo_check.py). Every result here is the test server's, not MongoDB's.
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { Double, Int32, Long, MongoBulkWriteError, MongoClient, MongoServerError, ObjectId, type Collection, type Db, type Document } from 'mongodb';
+import { BSON, Double, Int32, Long, MongoBulkWriteError, MongoClientBulkWriteError, MongoClient, MongoServerError, ObjectId, type Collection, type Db, type Document } from 'mongodb';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { freePort } from './net.js';
 import { startMongoTestServer, type MongoTestServer } from './mongodb/server.js';
+import { crc32c } from './mongodb/wire.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
@@ -275,6 +277,127 @@ describe('MongoDB test server, unmodified Node driver', () => {
     expect(e).toBeInstanceOf(MongoServerError);
     expect(e).toMatchObject({ code: 2, codeName: 'BadValue', message: 'unknown operator: $where' });
     expect(await rejection(c.find({ a: { $frob: 1 } }).toArray())).toMatchObject({ code: 2, message: 'unknown operator: $frob' });
+  });
+
+  it('acknowledges nothing for w:0 (moreToCome) yet applies the write', async () => {
+    const c = await fresh('w0');
+    await c.insertOne({ k: 1 }, { writeConcern: { w: 0 } });
+    await c.insertMany([{ k: 2 }, { k: 3 }], { writeConcern: { w: 0 } });
+    expect(await c.countDocuments()).toBe(3);
+  });
+
+  it('runs MongoClient.bulkWrite (the 8.0 bulkWrite command) across collections', async () => {
+    const a = await fresh('bw_a');
+    const b = await fresh('bw_b');
+    await b.createIndex({ u: 1 }, { unique: true });
+    await b.insertOne({ u: 1, v: 0 });
+    const r = await client.bulkWrite([
+      { namespace: 'harness.bw_a', name: 'insertOne', document: { _id: 'x' as unknown as ObjectId, v: 1 } },
+      { namespace: 'harness.bw_b', name: 'updateOne', filter: { u: 1 }, update: { $inc: { v: 1 } } },
+      { namespace: 'harness.bw_b', name: 'updateOne', filter: { u: 2 }, update: { $set: { v: 5 } }, upsert: true },
+      { namespace: 'harness.bw_a', name: 'deleteMany', filter: { v: { $gt: 5 } } },
+    ], { verboseResults: true });
+    expect([r.insertedCount, r.matchedCount, r.modifiedCount, r.upsertedCount, r.deletedCount]).toEqual([1, 1, 1, 1, 0]);
+    expect(r.updateResults?.get(2)?.didUpsert).toBe(true);
+    expect(await a.countDocuments()).toBe(1);
+    const err = await rejection(client.bulkWrite([
+      { namespace: 'harness.bw_b', name: 'insertOne', document: { u: 1 } },
+      { namespace: 'harness.bw_b', name: 'insertOne', document: { u: 3 } },
+    ]));
+    expect(err).toBeInstanceOf(MongoClientBulkWriteError);
+    // The driver keeps only code and message of each write error (no keyPattern/keyValue).
+    expect([...(err as MongoClientBulkWriteError).writeErrors]).toEqual([[0, {
+      code: 11000, message: 'E11000 duplicate key error collection: harness.bw_b index: u_1 dup key: { u: 1 }',
+    }]]);
+    expect(await b.countDocuments({ u: 3 })).toBe(0); // ordered: stopped at the error
+  });
+
+  it('renders dup keys like mongod (doubles as 2.0, ObjectId(...)) and treats missing as null in unique indexes', async () => {
+    const c = await fresh('render');
+    await c.createIndex({ n: 1, o: 1 }, { unique: true });
+    const id = new ObjectId('65f0a1b2c3d4e5f601234567');
+    await c.insertOne({ n: 2, o: id });
+    const e = await rejection(c.insertOne({ n: new Double(2), o: id })); // the new document's key is shown
+    expect((e as MongoServerError).message).toBe("E11000 duplicate key error collection: harness.render index: n_1_o_1 dup key: { n: 2.0, o: ObjectId('65f0a1b2c3d4e5f601234567') }");
+    const m = await fresh('missing');
+    await m.createIndex({ email: 1 }, { unique: true });
+    await m.insertOne({ name: 'no email' });
+    const e2 = await rejection(m.insertOne({ name: 'also none' }));
+    expect(e2).toMatchObject({ code: 11000, keyValue: { email: null } });
+    await m.insertOne({ name: 'b', email: 'b' });
+    // A multi-update is not atomic on mongod either: the first document changes, the second clashes.
+    const multi = await rejection(m.updateMany({}, { $set: { email: 'a' } }));
+    expect(multi).toMatchObject({ code: 11000, keyValue: { email: 'a' } });
+    expect(await m.find({}, { projection: { _id: 0 }, sort: { name: 1 } }).toArray()).toEqual([{ name: 'b', email: 'b' }, { name: 'no email', email: 'a' }]);
+    const raw = await db.command({ update: 'missing', updates: [{ q: {}, u: { $set: { email: 'c' } }, multi: true }] });
+    expect([raw.n, raw.nModified, raw.writeErrors[0].index, raw.writeErrors[0].code]).toEqual([1, 1, 0, 11000]);
+  });
+
+  it('speaks the framing the drivers do not use: checksums, kind-1 sequences, moreToCome, $query-wrapped OP_QUERY', async () => {
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283); // the CRC-32C check value
+    const sock = await new Promise<Socket>((resolve, reject) => {
+      const s = connect(server.port, '127.0.0.1', () => resolve(s));
+      s.once('error', reject);
+    });
+    const replies: Buffer[] = [];
+    let pending = Buffer.alloc(0);
+    sock.on('data', (chunk) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 4 && pending.length >= pending.readInt32LE(0)) {
+        replies.push(pending.subarray(0, pending.readInt32LE(0)));
+        pending = pending.subarray(pending.readInt32LE(0));
+      }
+    });
+    const closed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+    const header = (len: number, id: number, op: number): Buffer => {
+      const h = Buffer.alloc(16);
+      h.writeInt32LE(len, 0); h.writeInt32LE(id, 4); h.writeInt32LE(0, 8); h.writeInt32LE(op, 12);
+      return h;
+    };
+    const opMsg = (id: number, flags: number, body: Document, seq?: [string, Document[]], badSum = false): Buffer => {
+      const parts = [Buffer.from([0]), Buffer.from(BSON.serialize(body))];
+      if (seq) {
+        const docs = Buffer.concat(seq[1].map((d) => Buffer.from(BSON.serialize(d))));
+        const name = Buffer.from(`${seq[0]}\0`);
+        const size = Buffer.alloc(4);
+        size.writeInt32LE(4 + name.length + docs.length);
+        parts.push(Buffer.from([1]), size, name, docs);
+      }
+      const f = Buffer.alloc(4);
+      f.writeUInt32LE(flags);
+      const withChecksum = (flags & 1) !== 0;
+      const bodyLen = 16 + 4 + parts.reduce((n, p) => n + p.length, 0);
+      const msg = Buffer.concat([header(bodyLen + (withChecksum ? 4 : 0), id, 2013), f, ...parts]);
+      if (!withChecksum) return msg;
+      const sum = Buffer.alloc(4);
+      sum.writeUInt32LE((crc32c(msg) ^ (badSum ? 1 : 0)) >>> 0);
+      return Buffer.concat([msg, sum]);
+    };
+    const parseMsg = (m: Buffer): { responseTo: number; doc: Document } => ({ responseTo: m.readInt32LE(8), doc: BSON.deserialize(m.subarray(21)) });
+    const waitFor = async (n: number): Promise<void> => {
+      for (const deadline = Date.now() + 3000; replies.length < n && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    };
+
+    // checksummed insert with its documents in a kind-1 sequence
+    sock.write(opMsg(11, 1, { insert: 'raw', $db: 'harness' }, ['documents', [{ _id: 1 }, { _id: 2 }]]));
+    await waitFor(1);
+    expect(parseMsg(replies[0]!)).toEqual({ responseTo: 11, doc: { n: 2, ok: 1 } });
+    // moreToCome: applied, never answered; the next reply answers the next request
+    sock.write(opMsg(12, 2, { insert: 'raw', documents: [{ _id: 3 }], $db: 'harness' }));
+    sock.write(opMsg(13, 0, { count: 'raw', $db: 'harness' }));
+    await waitFor(2);
+    expect(parseMsg(replies[1]!)).toEqual({ responseTo: 13, doc: { n: 3, ok: 1 } });
+    // legacy OP_QUERY with the command wrapped in $query, answered by OP_REPLY
+    const q = Buffer.concat([Buffer.alloc(4), Buffer.from('harness.$cmd\0'), Buffer.from([0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]), Buffer.from(BSON.serialize({ $query: { ping: 1 }, $readPreference: { mode: 'primary' } }))]);
+    sock.write(Buffer.concat([header(16 + q.length, 14, 2004), q]));
+    await waitFor(3);
+    const rep = replies[2]!;
+    expect([rep.readInt32LE(8), rep.readInt32LE(12), rep.readInt32LE(32)]).toEqual([14, 1, 1]);
+    expect(BSON.deserialize(rep.subarray(36))).toEqual({ ok: 1 });
+    // a wrong checksum drops the connection, as mongod does
+    sock.write(opMsg(15, 1, { ping: 1, $db: 'admin' }, undefined, true));
+    await closed;
+    expect(replies).toHaveLength(3);
   });
 
   it('runs from the CLI entry: prints the URL line, serves, stops cleanly on SIGTERM', async () => {

@@ -10,7 +10,7 @@ import { Cursors, optNumber } from './cursors.js';
 import { createIndexesCmd, dropIndexesCmd, listIndexesCmd } from './indexes.js';
 import { compileFilter, compileProjection, compileSort } from './query.js';
 import type { Store } from './store.js';
-import { deleteCmd, findAndModifyCmd, insertCmd, updateCmd } from './writes.js';
+import { bulkWriteCmd, deleteCmd, findAndModifyCmd, insertCmd, updateCmd } from './writes.js';
 import { badValue, CommandError, failedToParse, isPlainObject, keyString, compareValues, type Doc } from './values.js';
 import { getField } from './expr.js';
 
@@ -214,6 +214,7 @@ const HANDLERS: Record<string, Handler> = {
   insert: (ctx, db, cmd) => insertCmd(ctx.store, db, cmd),
   update: (ctx, db, cmd) => updateCmd(ctx.store, db, cmd),
   delete: (ctx, db, cmd) => deleteCmd(ctx.store, db, cmd),
+  bulkWrite: (ctx, db, cmd) => bulkWriteCmd(ctx.store, db, cmd),
   findAndModify: (ctx, db, cmd) => findAndModifyCmd(ctx.store, db, cmd),
   findandmodify: (ctx, db, cmd) => findAndModifyCmd(ctx.store, db, cmd),
   find: find,

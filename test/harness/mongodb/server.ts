@@ -15,7 +15,7 @@
  * - Commands (commands.ts, writes.ts, indexes.ts): hello, isMaster, ping, buildInfo
  *   (`8.0.0-burr-edge-test-server`), getParameter (featureCompatibilityVersion), getLog,
  *   whatsmyuri, connectionStatus, serverStatus (minimal), endSessions, listDatabases, create, drop,
- *   dropDatabase, listCollections, insert, update, delete, findAndModify, find, getMore,
+ *   dropDatabase, listCollections, insert, update, delete, findAndModify, bulkWrite, find, getMore,
  *   killCursors, aggregate, distinct, count, createIndexes, listIndexes, dropIndexes.
  *   Unknown commands: code 59 CommandNotFound. `lsid`, `$clusterTime`, `$db`, `readConcern`,
  *   `writeConcern`, `$readPreference`, `apiVersion`, `comment`, `maxTimeMS`, `hint` are ignored.
@@ -27,10 +27,12 @@
  *   so are `$expr`, `$function`, `$text`, geo and bitwise operators, `$mod`.
  * - Aggregation (aggregate.ts, expr.ts): $match $sort $limit $skip $project $addFields/$set $unset
  *   $group ($sum $avg $min $max $first $last $push $addToSet $count) $count $unwind $replaceRoot.
- * - Writes: `_id` ObjectId added when missing; unique indexes (and `_id_`) checked for a whole
- *   statement before anything changes; E11000 errors in mongod's text with keyPattern/keyValue;
+ * - Writes: `_id` ObjectId added when missing; every document write checks all unique indexes
+ *   (and `_id_`) before it changes anything (a multi-update failing midway keeps the documents it
+ *   already changed, as on mongod); E11000 errors in mongod's text with keyPattern/keyValue;
  *   ordered/unordered batches; update operators $set $unset $inc $mul $min $max $rename
- *   $setOnInsert $currentDate $push $addToSet $pull, replacements, upserts.
+ *   $setOnInsert $currentDate $push $addToSet $pull, replacements, upserts; MongoDB 8.0's
+ *   client-level `bulkWrite` command (MongoClient.bulkWrite) over the same code.
  * - Indexes: default names `a_1_b_-1`, unique, sparse, partialFilterExpression, TTL
  *   (expireAfterSeconds; swept every `ttlSweepMs`, default 60 000 like mongod's TTL monitor),
  *   conflicts 85/86, a unique build over duplicates fails with 11000. Indexes never speed up queries.

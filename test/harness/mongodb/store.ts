@@ -33,6 +33,10 @@ function render(v: unknown): string {
   if (v instanceof Date) return `new Date(${v.getTime()})`;
   const t = (v as { _bsontype?: string })._bsontype;
   if (t === 'ObjectId') return `ObjectId('${(v as ObjectId).toHexString()}')`;
+  if (t === 'Double') {
+    const n = Number((v as { valueOf(): number }).valueOf());
+    return Number.isInteger(n) ? n.toFixed(1) : String(n);
+  }
   if (Array.isArray(v)) return `[ ${v.map(render).join(', ')} ]`;
   if (isPlainObject(v)) return `{ ${Object.entries(v).map(([k, e]) => `${k}: ${render(e)}`).join(', ')} }`;
   return String(v);

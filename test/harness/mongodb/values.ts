@@ -130,9 +130,9 @@ export function compareValues(a: unknown, b: unknown): number {
     case 8: return a === b ? 0 : a ? 1 : -1;
     case 9: return Math.sign((a as Date).getTime() - (b as Date).getTime());
     case 10: {
-      const x = (a as { toBigInt?: () => bigint }).toBigInt?.() ?? 0n;
-      const y = (b as { toBigInt?: () => bigint }).toBigInt?.() ?? 0n;
-      return x < y ? -1 : x > y ? 1 : 0;
+      const x = a as { t: number; i: number };
+      const y = b as { t: number; i: number };
+      return Math.sign(x.t - y.t || x.i - y.i);
     }
     default: return cmpString(String(a), String(b));
   }

@@ -1,10 +1,11 @@
 /**
  * Write commands: insert, update, delete, findAndModify, with mongod's reply shapes
  * (`{n, nModified, upserted, writeErrors: [{index, code, errmsg, keyPattern, keyValue}]}`).
- * Every statement checks all unique indexes before it changes anything; `ordered` (default true)
- * stops at the first failing statement, unordered runs them all.
+ * Every document write checks all unique indexes before it changes anything; a multi-update that
+ * fails midway keeps what it changed before (as on mongod). `ordered` (default true) stops at the
+ * first failing statement, unordered runs them all.
  */
-import { Int32 } from 'bson';
+import { Int32, Long } from 'bson';
 import { compileFilter, compileProjection, compileSort } from './query.js';
 import { checkId, newId, type Collection, type Store } from './store.js';
 import { applyUpdate, clone, isOperatorUpdate, upsertSeed, validateUpdate } from './update.js';
@@ -86,7 +87,7 @@ export function deleteCmd(store: Store, db: string, cmd: Doc): Doc {
   return { n: new Int32(n), ...(errors.length ? { writeErrors: errors } : {}) };
 }
 
-interface UpdateOne { matched: number; modified: number; upsertedId?: unknown; before?: Doc; after?: Doc }
+interface UpdateOne { matched: number; modified: number; upsertedId?: unknown; before?: Doc; after?: Doc; error?: unknown }
 
 /** One update statement: all documents' new versions are checked against unique indexes, then written. */
 function updateOne(store: Store, db: string, name: string, q: unknown, u: unknown, upsert: boolean, multi: boolean, sort?: unknown): UpdateOne {
@@ -107,12 +108,26 @@ function updateOne(store: Store, db: string, name: string, q: unknown, u: unknow
     target.put(doc);
     return { matched: 0, modified: 0, upsertedId: doc._id, after: doc };
   }
-  const changes = targets.map((d) => ({ before: d, after: applyUpdate(d, update, false) }));
-  const changed = changes.filter((c) => !identical(c.before, c.after));
-  // Atomic per statement here: nothing is written unless every changed document passes.
-  for (const c of changed) coll!.checkUnique(c.after, c.before);
-  for (const c of changed) coll!.put(c.after, c.before);
-  return { matched: targets.length, modified: changed.length, before: changes[0]!.before, after: changes[0]!.after };
+  // Document by document, as mongod: each write checks every unique index before it changes
+  // anything; a multi-update that fails midway keeps the documents it already changed.
+  const result: UpdateOne = { matched: 0, modified: 0 };
+  for (const before of targets) {
+    try {
+      const after = applyUpdate(before, update, false);
+      if (!identical(before, after)) {
+        coll!.checkUnique(after, before);
+        coll!.put(after, before);
+        result.modified++;
+      }
+      result.matched++;
+      result.before ??= before;
+      result.after ??= after;
+    } catch (e) {
+      result.error = e;
+      break;
+    }
+  }
+  return result;
 }
 
 export function updateCmd(store: Store, db: string, cmd: Doc): Doc {
@@ -134,6 +149,7 @@ export function updateCmd(store: Store, db: string, cmd: Doc): Doc {
       } else {
         n += r.matched;
         nModified += r.modified;
+        if (r.error !== undefined) throw r.error;
       }
     } catch (e) {
       errors.push(writeError(i, e));
@@ -162,8 +178,67 @@ export function findAndModifyCmd(store: Store, db: string, cmd: Doc): Doc {
   }
   if (cmd.update === undefined) throw failedToParse('Either an update or remove=true must be specified');
   const r = updateOne(store, db, name, cmd.query, cmd.update, cmd.upsert === true, false, cmd.sort);
+  if (r.error !== undefined) throw r.error;
   const lastErrorObject: Doc = { n: intValue(r.upsertedId !== undefined ? 1 : r.matched), updatedExisting: r.matched > 0 };
   if (r.upsertedId !== undefined) lastErrorObject.upserted = r.upsertedId;
   const value = cmd.new === true ? r.after : r.upsertedId !== undefined ? undefined : r.before;
   return { lastErrorObject, value: shape(value ? clone(value) : undefined) };
+}
+
+/**
+ * MongoDB 8.0's client-level `bulkWrite` (admin; `ops` and `nsInfo` usually as kind-1 sequences),
+ * which the Node driver's `MongoClient.bulkWrite()` sends to servers of wire version 25. Each op
+ * runs through the same code as insert/update/delete; the reply is mongod's cursor of per-op results.
+ */
+export function bulkWriteCmd(store: Store, db: string, cmd: Doc): Doc {
+  if (db !== 'admin') throw new CommandError(13, 'Unauthorized', 'bulkWrite may only be run against the admin database.');
+  const ops = statements(cmd, 'ops');
+  const nsInfo = Array.isArray(cmd.nsInfo) ? (cmd.nsInfo as Doc[]) : [];
+  const ordered = cmd.ordered !== false;
+  const errorsOnly = cmd.errorsOnly === true;
+  const totals = { nErrors: 0, nInserted: 0, nMatched: 0, nModified: 0, nUpserted: 0, nDeleted: 0 };
+  const results: Doc[] = [];
+  for (const [idx, op] of ops.entries()) {
+    const kind = ['insert', 'update', 'delete'].find((k) => k in op);
+    const ns = kind === undefined ? undefined : nsInfo[Number((op[kind] as { valueOf(): unknown }).valueOf())]?.ns;
+    let r: Doc;
+    if (kind === undefined || typeof ns !== 'string' || !ns.includes('.')) {
+      r = writeError(0, failedToParse(`Unrecognized bulkWrite operation or namespace index at ops[${idx}]`));
+    } else {
+      const target = ns.slice(0, ns.indexOf('.'));
+      const coll = ns.slice(ns.indexOf('.') + 1);
+      if (kind === 'insert') {
+        r = insertCmd(store, target, { insert: coll, documents: [op.document] });
+        totals.nInserted += Number(r.n);
+      } else if (kind === 'update') {
+        const stmt: Doc = { q: op.filter, u: op.updateMods, upsert: op.upsert === true, multi: op.multi === true };
+        for (const k of ['sort', 'arrayFilters', 'collation']) if (op[k] !== undefined) stmt[k] = op[k];
+        r = updateCmd(store, target, { update: coll, updates: [stmt] });
+        if (r.upserted) {
+          totals.nUpserted++;
+          r = { ...r, upserted: { _id: (r.upserted as Doc[])[0]!._id } };
+        } else {
+          totals.nMatched += Number(r.n);
+          totals.nModified += Number(r.nModified);
+        }
+      } else {
+        r = deleteCmd(store, target, { delete: coll, deletes: [{ q: op.filter, limit: new Int32(op.multi === true ? 0 : 1) }] });
+        totals.nDeleted += Number(r.n);
+      }
+    }
+    const err = Array.isArray(r.writeErrors) ? (r.writeErrors[0] as Doc) : r.code !== undefined ? r : undefined;
+    if (err) {
+      const { index: _index, ...rest } = err;
+      totals.nErrors++;
+      results.push({ ok: new Int32(0), idx: new Int32(idx), ...rest, n: new Int32(0) });
+      if (ordered) break;
+    } else if (!errorsOnly) {
+      const { writeErrors: _w, ...counts } = r;
+      results.push({ ok: new Int32(1), idx: new Int32(idx), ...counts });
+    }
+  }
+  return {
+    cursor: { id: Long.fromNumber(0), firstBatch: results, ns: 'admin.$cmd.bulkWrite' },
+    ...Object.fromEntries(Object.entries(totals).map(([k, v]) => [k, new Int32(v)])),
+  };
 }
