@@ -279,6 +279,24 @@ describe('MongoDB test server, unmodified Node driver', () => {
     expect(await rejection(c.find({ a: { $frob: 1 } }).toArray())).toMatchObject({ code: 2, message: 'unknown operator: $frob' });
   });
 
+  it('lists, creates and drops collections and databases', async () => {
+    const other = client.db('harness_other');
+    await other.createCollection('made');
+    expect(await rejection(other.createCollection('made'))).toMatchObject({ code: 48, codeName: 'NamespaceExists' });
+    await other.collection('implicit').insertOne({ a: 1 });
+    const names = (await other.listCollections({}, { nameOnly: true }).toArray()).map((c) => c.name).sort();
+    expect(names).toEqual(['implicit', 'made']);
+    const filtered = await other.listCollections({ name: 'made' }).toArray();
+    expect(filtered).toHaveLength(1);
+    expect(filtered[0]).toMatchObject({ name: 'made', type: 'collection', options: {}, idIndex: { key: { _id: 1 }, name: '_id_' } });
+    const dbs = (await client.db().admin().listDatabases()).databases.map((d) => d.name);
+    expect(dbs).toContain('harness_other');
+    expect(await other.collection('made').drop()).toBe(true);
+    expect(await other.dropDatabase()).toBe(true);
+    expect((await client.db().admin().listDatabases()).databases.map((d) => d.name)).not.toContain('harness_other');
+    expect(await other.collection('implicit').countDocuments()).toBe(0);
+  });
+
   it('acknowledges nothing for w:0 (moreToCome) yet applies the write', async () => {
     const c = await fresh('w0');
     await c.insertOne({ k: 1 }, { writeConcern: { w: 0 } });

@@ -7,7 +7,8 @@
  */
 import { Double, Int32 } from 'bson';
 import { addNumbers, evalExpr, getField } from './expr.js';
-import { compileFilter, compileProjection, compileSort } from './query.js';
+import { compileProjection } from './projection.js';
+import { compileFilter, compileSort } from './query.js';
 import { badValue, CommandError, compareValues, isPlainObject, keyString, numToDouble, toNum, typeRank, type Doc } from './values.js';
 
 type Stage = (docs: Doc[]) => Doc[];

@@ -6,7 +6,8 @@
  * first failing statement, unordered runs them all.
  */
 import { Int32, Long } from 'bson';
-import { compileFilter, compileProjection, compileSort } from './query.js';
+import { compileProjection } from './projection.js';
+import { compileFilter, compileSort } from './query.js';
 import { checkId, newId, type Collection, type Store } from './store.js';
 import { applyUpdate, clone, isOperatorUpdate, upsertSeed, validateUpdate } from './update.js';
 import { badValue, CommandError, failedToParse, identical, intValue, isPlainObject, type Doc } from './values.js';
