@@ -160,6 +160,7 @@ function progressFor(io: CliIo, printer: Printer): CopyProgress {
       cliProgress.Presets.shades_classic,
     );
     let started = 0;
+    let done = 0;
     return {
       start(total) {
         started = performance.now();
@@ -167,7 +168,8 @@ function progressFor(io: CliIo, printer: Printer): CopyProgress {
       },
       step(step) {
         const seconds = (performance.now() - started) / 1000;
-        bar.increment(1, { speed: seconds > 0 ? ((bar.getProgress() * bar.getTotal() + 1) / seconds).toFixed(0) : '0', app: printer.scrub(`${step.appId}#${step.sequenceId}`) });
+        done++;
+        bar.increment(1, { speed: seconds > 0 ? (done / seconds).toFixed(0) : '0', app: printer.scrub(`${step.appId}#${step.sequenceId}`) });
       },
       appDone() {},
       stop() {
@@ -220,13 +222,15 @@ differs stops the copy, naming the app and sequence id. At the end both sides ar
 (step count and latest step of each app); any difference exits with status 1.`,
 };
 
-/** Builds the program. */
-function program(io: CliIo): Command {
+/** Builds the program; `scrub` cleans what commander itself prints (an unknown option may echo a value). */
+function program(io: CliIo, scrub: (text: string) => string): Command {
   const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
   const root = new Command('burr-edge')
     .description("Look inside Burr state stores and copy sessions between them (libSQL/Turso, PostgreSQL/Neon, Upstash Redis, Burr's tracking logs).")
     .version(version)
-    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    // An unknown option is echoed with its value, which may be a misspelled secret flag's: never the value.
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(scrub(s).replace(/(unknown option '[^'=]*)=[^']*'/g, "$1=***'")) })
+    .exitOverride() // set before the commands are added, so they inherit it: main() turns it into a status
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText('after', `${STORES_HELP}\n${EXAMPLES.copy.split('\n').slice(0, 4).join('\n')}`);
 
@@ -374,10 +378,9 @@ function positiveInt(value: string, name: string, zero = false): number {
 
 /** Runs the command; resolves to the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
-  const cli = program(io);
-  cli.exitOverride();
   const secrets = secretsOf({}, io, argv);
   const printer = new Printer(io, secrets.concat(flagValues(argv, ['--auth-token', '--redis-token'])));
+  const cli = program(io, (text) => printer.scrub(text));
   try {
     await cli.parseAsync(argv, { from: 'user' });
     return 0;
@@ -400,13 +403,13 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+/** Values of the secret flags, and of anything that looks like one (a misspelled `--auth-tokn=…` is echoed by commander). */
 function flagValues(argv: string[], names: string[]): string[] {
   const out: string[] = [];
   argv.forEach((arg, i) => {
-    for (const name of names) {
-      if (arg === name && argv[i + 1]) out.push(argv[i + 1]!);
-      else if (arg.startsWith(`${name}=`)) out.push(arg.slice(name.length + 1));
-    }
+    for (const name of names) if (arg === name && argv[i + 1]) out.push(argv[i + 1]!);
+    const inline = /^--[\w-]*(?:token|password|secret)[\w-]*=(.+)$/i.exec(arg);
+    if (inline) out.push(inline[1]!);
   });
   return out;
 }

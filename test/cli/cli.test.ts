@@ -163,7 +163,7 @@ describe('burr-edge --help', () => {
 
   it('a usage mistake exits non-zero and says what to add', () => {
     const run = cli(['show', 'file:x.db']);
-    expect(run.status).not.toBe(0);
+    expect(run.status).toBe(2);
     expect(run.stderr).toMatch(/missing required argument 'app'/);
     expect(run.stderr).toContain('--help');
   });
@@ -453,6 +453,10 @@ describe('secrets', () => {
     expect(libsql.status).toBe(1);
     const upstash = cli(['list', `upstash:http://127.0.0.1:1#ns`, '--redis-token', 'tok-never-shown-5678']);
     expect(upstash.status).toBe(1);
+    // commander echoes an unknown option, value and all: a misspelled secret flag is scrubbed too.
+    const typo = cli(['list', '--auth-tokn=tok-never-shown-5678', 'file:x.db']);
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain("unknown option '--auth-tokn=***'");
   });
 
   it('no run printed a secret', () => {
