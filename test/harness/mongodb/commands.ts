@@ -166,7 +166,8 @@ function create(ctx: Context, db: string, cmd: Doc): Doc {
   const name = collName(cmd, 'create');
   const options = Object.keys(cmd).filter((k) => !['create', '$db', 'lsid', '$clusterTime', 'writeConcern', '$readPreference', 'apiVersion', 'apiStrict', 'apiDeprecationErrors', 'comment', 'maxTimeMS'].includes(k));
   if (options.length) throw badValue(`collection options (${options.join(', ')}) are not supported by the burr-edge test server`);
-  if (ctx.store.get(db, name)) throw new CommandError(48, 'NamespaceExists', `Collection ${db}.${name} already exists.`);
+  // Since MongoDB 7.0, create of an existing collection with the same options succeeds; with
+  // other options it is NamespaceExists (48). No options are accepted here, so it always succeeds.
   ctx.store.ensure(db, name);
   return {};
 }
@@ -203,6 +204,7 @@ const HANDLERS: Record<string, Handler> = {
   listDatabases: listDatabases,
   listCollections: listCollections,
   create: create,
+  // Since MongoDB 7.0 (SERVER-43894), dropping a missing collection succeeds.
   drop: (ctx, db, cmd) => {
     const name = collName(cmd, 'drop');
     ctx.store.drop(db, name);
