@@ -19,12 +19,12 @@
  *   killCursors, aggregate, distinct, count, createIndexes, listIndexes, dropIndexes.
  *   Unknown commands: code 59 CommandNotFound. `lsid`, `$clusterTime`, `$db`, `readConcern`,
  *   `writeConcern`, `$readPreference`, `apiVersion`, `comment`, `maxTimeMS`, `hint` are ignored.
- * - Queries (query.ts): implicit equality incl. dotted paths and array elements, $eq $ne $gt $gte
+ * - Queries (query.ts, projection.ts): implicit equality incl. dotted paths and array elements, $eq $ne $gt $gte
  *   $lt $lte $in $nin $exists $type $regex $size $all $elemMatch $not $and $or $nor; comparisons in
  *   BSON type order with type bracketing, numbers equal across Int32/Long/Double/Decimal128; sort
  *   (arrays by min/max element), inclusion/exclusion projection with `_id` rules and `"$field"`.
  *   `$where` is refused (`unknown operator: $where`, code 2 BadValue) although real mongod runs it;
- *   so are `$expr`, `$function`, `$text`, geo and bitwise operators, `$mod`.
+ *   so are `$expr`, `$function`, `$text`, geo and bitwise operators, `$mod`; `collation` is refused.
  * - Aggregation (aggregate.ts, expr.ts): $match $sort $limit $skip $project $addFields/$set $unset
  *   $group ($sum $avg $min $max $first $last $push $addToSet $count) $count $unwind $replaceRoot.
  * - Writes: `_id` ObjectId added when missing; every document write checks all unique indexes
@@ -52,6 +52,11 @@
  * - TTL timing (mongod's monitor runs every 60 s and may lag further), cursor timeouts, maxTimeMS.
  * - Size limits: documents over 16 MiB and messages over 48 MB are not refused the way mongod
  *   refuses them; batches are cut near 16 MiB only approximately.
+ * - Cursors: results are a snapshot taken when find/aggregate runs (mongod gives no snapshot and
+ *   may show concurrent writes); cursors never time out.
+ * - Command validation: unknown command fields are ignored, where mongod's IDL refuses many
+ *   (code 40415); `$regex` uses JavaScript regular expressions, not PCRE.
+ * - listDatabases lists only databases that hold collections (no admin/config/local).
  * - Error texts and codes beyond the common ones above are approximations of mongod's.
  * - Decimal128 arithmetic is done in doubles.
  */
