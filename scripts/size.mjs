@@ -77,7 +77,8 @@ export const ALL_DRIVERS = Object.keys(pkg.peerDependencies ?? {});
 export function subpathEntries() {
   const entries = [];
   for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
-    const file = typeof target === 'string' ? target : (target.import ?? target.default);
+    // The build an edge or browser bundler picks (a subpath may have one without its Node-only parts).
+    const file = typeof target === 'string' ? target : (target['edge-light'] ?? target.import ?? target.default);
     if (typeof file !== 'string' || !file.startsWith('./dist/') || !file.endsWith('.js')) continue; // ./package.json
     const source = `src/${file.slice('./dist/'.length, -'.js'.length)}.ts`;
     const drivers = DRIVERS_BY_SUBPATH[subpath] ?? [];

@@ -44,7 +44,7 @@ const manifest = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as
 };
 
 /** Packed modules that run only where Node's builtins exist: the bin and the tracking loader. */
-const nodeOnly = (file: string) => file.startsWith('dist/cli/') || /^dist\/persisters\/tracking\.(js|d\.ts)$/.test(file);
+const nodeOnly = (file: string) => file.startsWith('dist/cli/') || file.startsWith('dist/gateway/') || /^dist\/persisters\/tracking\.(js|d\.ts)$/.test(file);
 
 /** The subpaths a consumer imports, by their public names. */
 const subpaths = Object.keys(manifest.exports)
@@ -222,6 +222,8 @@ describe('the installed modules', () => {
       '@upstash/redis': ['dist/cli/stores.js', 'dist/persisters/redis.js'],
       pg: ['dist/cli/stores.js'],
       idb: ['dist/persisters/indexeddb.js'],
+      // Node's build of burr-edge/mongodb loads the driver; the edge build (index.js) never does.
+      mongodb: ['dist/gateway/mongodb.js', 'dist/persisters/mongodb/node.js'],
     });
   });
 

@@ -36,7 +36,7 @@ writeFileSync(
       paths: {
         'burr-edge': ['../../src/index.ts'],
         'burr-edge/testing': ['../../src/testing/index.ts'],
-        'burr-edge/mongodb': ['../../src/persisters/mongodb/index.ts'],
+        'burr-edge/mongodb': ['../../src/persisters/mongodb/node.ts'],
         'burr-edge/mongodb-gateway': ['../../src/gateway/mongodb.ts'],
         'burr-edge/*': ['../../src/persisters/*.ts'],
       },

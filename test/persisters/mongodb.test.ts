@@ -6,7 +6,8 @@
  */
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { MongoDBPersister, type MongoClientLike } from '../../src/persisters/mongodb/index.js';
+import { MongoDBPersister as EdgeMongoDBPersister } from '../../src/persisters/mongodb/index.js';
+import { MongoDBPersister, type MongoClientLike } from '../../src/persisters/mongodb/node.js';
 
 const step = (sequenceId: number, position = `step-${sequenceId}`) => ({ partitionKey: 'p', appId: 'a', sequenceId, position, state: { n: sequenceId }, status: 'completed' as const });
 
@@ -35,6 +36,13 @@ for (const endpoint of inject('harness').mongodb) {
       await expect(persister.load('p', 'a')).rejects.toMatchObject({ code: 'CLOSED' });
       // The document is there for anyone else: the client closed, the data did not go.
       expect(await client.db(endpoint.database).collection(collectionName).countDocuments()).toBe(1);
+    });
+
+    it('the edge build (what bundlers pick for Workers, Vercel Edge, browsers) has no driver: fromValues says to use fromHttp or pass a client', async () => {
+      const persister = EdgeMongoDBPersister.fromValues({ uri: endpoint.url, dbName: endpoint.database, collectionName: fresh() });
+      const error = await persister.initialize().then(() => null, (e: unknown) => e);
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect(String((error as Error).message)).toMatch(/use fromHttp .* pass new MongoDBPersister\(\{ client \}\)/);
     });
 
     it("fromValues takes Burr's defaults for the database and collection names", () => {

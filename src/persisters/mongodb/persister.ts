@@ -99,21 +99,38 @@ export class MongoDBPersister extends BaseStatePersister {
   }
 
   /**
-   * Builds a `MongoClient` from plain values, as Burr's `MongoDBBasePersister.from_values`. The
-   * `mongodb` driver (an optional peer dependency) is imported on first use; the persister owns
-   * and closes the client.
+   * Where `fromValues` gets the `mongodb` driver. This build is the one bundlers pick for edge
+   * runtimes and browsers (`edge-light`, `worker`, `workerd`, `browser` conditions), which have
+   * no TCP: it never imports the driver. Node, Deno and Bun get the build that does
+   * (./node.ts, the subpath's default condition).
    */
-  static fromValues(values: MongoDBFromValues): MongoDBPersister {
+  protected static loadDriver(): Promise<{ MongoClient: new (uri: string, options?: Record<string, unknown>) => unknown }> {
+    return Promise.reject(
+      new InvalidArgumentError(
+        'uri',
+        "fromValues needs MongoDB's TCP driver, which this runtime's build of burr-edge/mongodb leaves out: use fromHttp (burr-edge's gateway), or import { MongoClient } from 'mongodb' yourself (a Worker with nodejs_compat) and pass new MongoDBPersister({ client })",
+        { backend: 'mongodb', operation: 'initialize' },
+      ),
+    );
+  }
+
+  /**
+   * Builds a `MongoClient` from plain values, as Burr's `MongoDBBasePersister.from_values`. The
+   * `mongodb` driver (an optional peer dependency) is imported on first use (Node, Deno, Bun); the
+   * persister owns and closes the client.
+   */
+  static fromValues<T extends typeof MongoDBPersister>(this: T, values: MongoDBFromValues): InstanceType<T> {
     const { uri, dbName = 'mydatabase', collectionName = 'mystates', clientOptions, ...rest } = values ?? ({} as MongoDBFromValues);
     const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
     if (typeof uri !== 'string' || !/^mongodb(\+srv)?:\/\//.test(uri)) throw new InvalidArgumentError('uri', 'a mongodb:// or mongodb+srv:// URI is required', ctx);
     validateName('dbName', dbName, DATABASE_NAME, ctx);
     validateName('collectionName', collectionName, COLLECTION_NAME, ctx);
     let client: MongoClientLike | undefined;
-    const persister = new MongoDBPersister({
+    const loadDriver = this.loadDriver;
+    const persister = new this({
       ...rest,
       collection: async () => {
-        const { MongoClient } = await importDriver();
+        const { MongoClient } = await loadDriver();
         client = new MongoClient(uri, clientOptions) as unknown as MongoClientLike;
         return client.db(dbName).collection(collectionName) as MongoCollectionLike;
       },
@@ -123,12 +140,12 @@ export class MongoDBPersister extends BaseStatePersister {
       await client?.close();
     };
     persister.#label = `${dbName}.${collectionName}`;
-    return persister;
+    return persister as InstanceType<T>;
   }
 
   /** Alias of {@link fromValues}, as Burr's persisters have both. */
-  static fromConfig(values: MongoDBFromValues): MongoDBPersister {
-    return MongoDBPersister.fromValues(values);
+  static fromConfig<T extends typeof MongoDBPersister>(this: T, values: MongoDBFromValues): InstanceType<T> {
+    return this.fromValues(values);
   }
 
   /**
@@ -273,16 +290,6 @@ export class MongoDBPersister extends BaseStatePersister {
       createdAt: doc.created_at instanceof Date ? doc.created_at : String(doc.created_at),
     };
   }
-}
-
-/**
- * The `mongodb` driver, imported at run time under a name bundlers do not follow: a Vercel Edge
- * or browser bundle of `burr-edge/mongodb` (which uses `fromHttp`) must not pull in a TCP driver
- * it cannot run. In a Worker (`nodejs_compat`), import `MongoClient` yourself and pass `client`.
- */
-async function importDriver(): Promise<typeof import('mongodb')> {
-  const name = 'mongodb';
-  return (await import(/* @vite-ignore */ name)) as typeof import('mongodb');
 }
 
 function validateName(argument: string, value: unknown, pattern: RegExp, ctx: ErrorContext): string {
