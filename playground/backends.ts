@@ -28,9 +28,17 @@ export type BackendConfig =
       namespace?: string;
       /** Expire saved steps after this many seconds. @default never */
       ttlSeconds?: number;
+    }
+  | {
+      backend: 'mongodb';
+      /** burr-edge's MongoDB gateway (`burr-edge mongodb-gateway`), reached over `fetch`. */
+      url: string;
+      apiKey: string;
+      database: string;
+      collection: string;
     };
 
-export const BACKENDS = ['libsql', 'postgres', 'redis'] as const;
+export const BACKENDS = ['libsql', 'postgres', 'redis', 'mongodb'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 /**
@@ -65,6 +73,14 @@ export interface BackendEnv {
   BURR_NAMESPACE?: string;
   /** Table (SQL backends) the agent's steps go to. @default 'burr_state' */
   BURR_TABLE?: string;
+  /** MongoDB: the base URL of burr-edge's gateway (`npx burr-edge mongodb-gateway`). */
+  MONGODB_GATEWAY_URL?: string;
+  /** MongoDB: one of the gateway's API keys (a secret). */
+  MONGODB_GATEWAY_API_KEY?: string;
+  /** MongoDB: the database the gateway serves. @default 'burr' */
+  MONGODB_DATABASE?: string;
+  /** MongoDB: the collection the agent's steps go to. @default 'burr_state' */
+  MONGODB_COLLECTION?: string;
 }
 
 type EnvName = keyof BackendEnv;
@@ -82,9 +98,8 @@ export class ConfigError extends Error {
 }
 
 /**
- * How one store is configured from the environment. A new store (MongoDB, once its gateway
- * exists) is one more entry in {@link STORES}: its variables and how they become a
- * {@link BackendConfig}.
+ * How one store is configured from the environment. A new store is one more entry in
+ * {@link STORES}: its variables and how they become a {@link BackendConfig}.
  */
 export interface StoreVariables {
   backend: Backend;
@@ -131,6 +146,15 @@ export const STORES: readonly StoreVariables[] = [
     summary: 'TURSO_DATABASE_URL + TURSO_AUTH_TOKEN (or LIBSQL_URL + LIBSQL_AUTH_TOKEN)',
     hint: 'a Worker: wrangler.toml [vars], .dev.vars or `wrangler secret put`; Vercel: the Turso integration or `vercel env add`; the CLI: --db or the environment',
     toConfig: ({ url = '', authToken }, env) => ({ backend: 'libsql', url, ...(authToken ? { authToken } : {}), ...tableOf(env) }),
+  },
+  {
+    backend: 'mongodb',
+    label: 'MongoDB (through burr-edge\'s gateway)',
+    required: { url: ['MONGODB_GATEWAY_URL'], apiKey: ['MONGODB_GATEWAY_API_KEY'] },
+    optional: { database: ['MONGODB_DATABASE'], collection: ['MONGODB_COLLECTION'] },
+    summary: 'MONGODB_GATEWAY_URL + MONGODB_GATEWAY_API_KEY',
+    hint: 'run `npx burr-edge mongodb-gateway` next to the database; a Worker: `wrangler secret put MONGODB_GATEWAY_API_KEY`; Vercel: `vercel env add`',
+    toConfig: ({ url = '', apiKey = '', database = 'burr', collection = 'burr_state' }) => ({ backend: 'mongodb', url, apiKey, database, collection }),
   },
 ];
 
@@ -215,6 +239,12 @@ export async function createPersister(config: BackendConfig): Promise<ManagedPer
     case 'redis': {
       const { RedisPersister } = await import('../src/persisters/redis.js');
       persister = RedisPersister.fromValues(config);
+      break;
+    }
+    case 'mongodb': {
+      const { MongoDBPersister } = await import('../src/persisters/mongodb/index.js');
+      const { backend: _backend, ...values } = config;
+      persister = MongoDBPersister.fromHttp(values);
       break;
     }
     default:

@@ -57,6 +57,12 @@ const STORES_UNDER_TEST: Store[] = [
     origin: new URL(harness.hranaUrl).origin,
     coldStartExtra: 1, // one write batch
   },
+  {
+    name: `MongoDB (MONGODB_GATEWAY_URL / _API_KEY, burr-edge's gateway; ${harness.mongodb[0]!.server})`,
+    env: { MONGODB_GATEWAY_URL: harness.mongodb[0]!.gatewayUrl, MONGODB_GATEWAY_API_KEY: harness.mongodb[0]!.gatewayKey, MONGODB_DATABASE: harness.mongodb[0]!.database, MONGODB_COLLECTION: `vercel_mongo_${run}` },
+    origin: new URL(harness.mongodb[0]!.gatewayUrl).origin,
+    coldStartExtra: 1, // createIndexes
+  },
 ];
 
 let bundle: FunctionBundle;

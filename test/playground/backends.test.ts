@@ -52,7 +52,7 @@ describe('backendConfigFromEnv', () => {
 
   it('none set: names every store’s variables', () => {
     const none = configError({ BURR_TABLE: 'only-a-shared-setting', BURR_BACKEND: '' });
-    expect(none.missing).toEqual(['DATABASE_URL', 'UPSTASH_REDIS_REST_URL or KV_REST_API_URL', 'UPSTASH_REDIS_REST_TOKEN or KV_REST_API_TOKEN', 'LIBSQL_URL or TURSO_DATABASE_URL']);
+    expect(none.missing).toEqual(['DATABASE_URL', 'UPSTASH_REDIS_REST_URL or KV_REST_API_URL', 'UPSTASH_REDIS_REST_TOKEN or KV_REST_API_TOKEN', 'LIBSQL_URL or TURSO_DATABASE_URL', 'MONGODB_GATEWAY_URL', 'MONGODB_GATEWAY_API_KEY']);
     for (const name of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'TURSO_DATABASE_URL', 'TURSO_AUTH_TOKEN']) expect(none.message).toContain(name);
     // Empty strings (an unset secret, `KEY=` in a .env file) count as unset.
     expect(configError({ DATABASE_URL: '', UPSTASH_REDIS_REST_URL: '' }).missing).toEqual(none.missing);
