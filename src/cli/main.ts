@@ -10,6 +10,7 @@ import { isPersisterError, redactSecrets } from '../core/errors.js';
 import { stringifyJson } from '../core/json.js';
 import type { PersistedStateData } from '../core/types.js';
 import { copyStores, type CopyProgress } from './copy.js';
+import { addGatewayCommand } from './gateway.js';
 import { CliError, STORE_KINDS, openStore, type Store, type StoreOptions } from './stores.js';
 
 /** Where the command writes, and what it must never write. */
@@ -25,6 +26,7 @@ interface CommonFlags {
   namespace?: string;
   redisUrl?: string;
   redisToken?: string;
+  mongodbApiKey?: string;
   postgresDriver?: 'auto' | 'neon' | 'pg';
   partition?: string;
 }
@@ -37,8 +39,9 @@ Stores (<store>, <from>, <to>) are one URL-like argument each:
   postgres://user:pass@host/db[#table]  PostgreSQL: Neon over HTTP for *.neon.tech, else the pg package
   upstash:[https://db.upstash.io][#ns]  Upstash Redis REST (--redis-url/--redis-token or UPSTASH_REDIS_REST_URL/_TOKEN)
   burr-tracking:~/.burr[#project]       Burr's local tracking logs (read-only)
-  mongodb://…                           not in this release
-The #fragment names the table, namespace or project; --table / --namespace set it for every store.
+  mongodb://host[#database.collection]  MongoDB over the official driver (default #mydatabase.mystates, Burr's)
+  mongodb-gateway:https://gw[#db.coll]  MongoDB through burr-edge's gateway (--mongodb-api-key or MONGODB_GATEWAY_API_KEY)
+The #fragment names the table, namespace, collection or project; --table / --namespace set it for every store.
 Secrets (tokens, passwords) are never printed.`;
 
 function addStoreOptions(command: Command): Command {
@@ -48,6 +51,7 @@ function addStoreOptions(command: Command): Command {
     .option('--namespace <ns>', 'Redis key namespace (default: none)')
     .option('--redis-url <url>', 'Upstash REST URL (default: $UPSTASH_REDIS_REST_URL)')
     .option('--redis-token <token>', 'Upstash REST token (default: $UPSTASH_REDIS_REST_TOKEN)')
+    .option('--mongodb-api-key <key>', 'MongoDB gateway API key (default: $MONGODB_GATEWAY_API_KEY)')
     .addOption(new Option('--postgres-driver <driver>', 'PostgreSQL driver').choices(['auto', 'neon', 'pg']).default('auto'));
 }
 
@@ -58,6 +62,7 @@ function storeOptions(flags: CommonFlags, io: CliIo): StoreOptions {
     namespace: flags.namespace,
     redisUrl: flags.redisUrl,
     redisToken: flags.redisToken,
+    mongodbApiKey: flags.mongodbApiKey,
     postgresDriver: flags.postgresDriver,
     env: io.env,
   };
@@ -65,10 +70,10 @@ function storeOptions(flags: CommonFlags, io: CliIo): StoreOptions {
 
 /** Every secret the run knows, to be scrubbed from anything printed. */
 function secretsOf(flags: CommonFlags, io: CliIo, args: string[]): string[] {
-  const found = [flags.authToken, flags.redisToken, io.env.LIBSQL_AUTH_TOKEN, io.env.UPSTASH_REDIS_REST_TOKEN];
+  const found = [flags.authToken, flags.redisToken, flags.mongodbApiKey, io.env.LIBSQL_AUTH_TOKEN, io.env.UPSTASH_REDIS_REST_TOKEN, io.env.MONGODB_GATEWAY_API_KEY, io.env.MONGODB_URL, ...(io.env.BURR_EDGE_GATEWAY_API_KEYS ?? '').split(',')];
   for (const arg of args) {
     try {
-      const url = new URL(arg.replace(/^upstash:/, ''));
+      const url = new URL(arg.replace(/^(upstash|mongodb-gateway):/, ''));
       if (url.password) found.push(decodeURIComponent(url.password), url.password);
       for (const [key, value] of url.searchParams) if (/token|password|secret|key/i.test(key)) found.push(value);
     } catch {
@@ -226,7 +231,7 @@ differs stops the copy, naming the app and sequence id. At the end both sides ar
 function program(io: CliIo, scrub: (text: string) => string): Command {
   const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
   const root = new Command('burr-edge')
-    .description("Look inside Burr state stores and copy sessions between them (libSQL/Turso, PostgreSQL/Neon, Upstash Redis, Burr's tracking logs).")
+    .description("Look inside Burr state stores and copy sessions between them (libSQL/Turso, PostgreSQL/Neon, Upstash Redis, MongoDB, Burr's tracking logs); run the MongoDB gateway.")
     .version(version)
     // An unknown option is echoed with its value, which may be a misspelled secret flag's: never the value.
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(scrub(s).replace(/(unknown option '[^'=]*)=[^']*'/g, "$1=***'")) })
@@ -367,6 +372,8 @@ function program(io: CliIo, scrub: (text: string) => string): Command {
       }
     });
 
+  addGatewayCommand(root, io);
+
   return root;
 }
 
@@ -379,7 +386,7 @@ function positiveInt(value: string, name: string, zero = false): number {
 /** Runs the command; resolves to the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {
   const secrets = secretsOf({}, io, argv);
-  const printer = new Printer(io, secrets.concat(flagValues(argv, ['--auth-token', '--redis-token'])));
+  const printer = new Printer(io, secrets.concat(flagValues(argv, ['--auth-token', '--redis-token', '--mongodb-api-key'])));
   const cli = program(io, (text) => printer.scrub(text));
   try {
     await cli.parseAsync(argv, { from: 'user' });

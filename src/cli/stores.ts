@@ -1,7 +1,7 @@
 /**
  * The `<store>` argument of the bin: one URL-like string per store, recognised by a table of
  * store kinds. A kind says which arguments it takes, how it prints them (never a secret) and how
- * it opens them; adding a backend (MongoDB, a gateway) is one more row.
+ * it opens them; adding a backend is one more row.
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -29,6 +29,8 @@ export interface StoreOptions {
   redisUrl?: string;
   /** Upstash REST token (`--redis-token`, else `UPSTASH_REDIS_REST_TOKEN`). */
   redisToken?: string;
+  /** API key of a MongoDB gateway store (`--mongodb-api-key`, else `MONGODB_GATEWAY_API_KEY`). */
+  mongodbApiKey?: string;
   /** Which PostgreSQL driver: `neon` (HTTP), `pg`, or `auto` (Neon for *.neon.tech, else pg). */
   postgresDriver?: 'auto' | 'neon' | 'pg';
   env: Readonly<Record<string, string | undefined>>;
@@ -335,19 +337,80 @@ const trackingKind: StoreKind = {
   },
 };
 
-// ───────────────────────────── not in this release ─────────────────────────────
+// ───────────────────────────── MongoDB (driver, or the gateway over HTTP) ─────────────────────────────
+
+/** `#database.collection` → the names; Burr's `from_values` defaults when absent. */
+function mongoNamespace(fragment: string | undefined): { database: string; collection: string } {
+  if (!fragment) return { database: 'mydatabase', collection: 'mystates' };
+  const dot = fragment.indexOf('.');
+  if (dot <= 0 || dot === fragment.length - 1) throw new CliError(`name the collection as #<database>.<collection>, got #${fragment}`);
+  return { database: fragment.slice(0, dot), collection: fragment.slice(dot + 1) };
+}
+
+/** The slice of a collection the bin reads around the persister: partitions and step counts. */
+interface MongoRaw {
+  aggregate(pipeline: Record<string, unknown>[]): { toArray(): Promise<unknown[]> };
+}
+
+function mongoStore(kind: string, label: string, persister: import('../persisters/mongodb/persister.js').MongoDBPersister, raw: MongoRaw, close: () => Promise<void>): Store {
+  const partition = (key: string) => (key === '' ? null : key);
+  return {
+    kind,
+    label,
+    loader: persister,
+    writer: persister,
+    async partitions() {
+      const rows = await raw.aggregate([{ $group: { _id: '$partition_key' } }, { $sort: { _id: 1 } }]).toArray();
+      return rows.map((row) => ((row as { _id: unknown })._id == null ? '' : String((row as { _id: unknown })._id))).sort();
+    },
+    steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
+    async count(partitionKey, appId) {
+      const rows = await raw.aggregate([{ $match: { partition_key: partition(partitionKey), app_id: appId } }, { $count: 'n' }]).toArray();
+      return Number((rows[0] as { n?: unknown } | undefined)?.n ?? 0);
+    },
+    async close() {
+      await persister.close();
+      await close();
+    },
+  };
+}
 
 const mongodbKind: StoreKind = {
   name: 'mongodb',
-  forms: ['mongodb://… (not in this release)'],
-  matches: (argument) => /^mongodb(\+srv)?:/i.test(argument),
-  async open() {
-    throw new CliError('MongoDB is not in this release of burr-edge: no MongoDB backend ships yet (see the README). Copy through another store for now.');
+  forms: ['mongodb://…[#database.collection]', 'mongodb+srv://…[#database.collection]'],
+  matches: (argument) => /^mongodb(\+srv)?:\/\//i.test(argument),
+  async open(argument) {
+    const [uri, fragment] = splitFragment(argument);
+    const { database, collection } = mongoNamespace(fragment);
+    const { MongoClient } = await importDriver('mongodb', 'a MongoDB store', () => import('mongodb'));
+    // A server that cannot be reached fails the command in 10 s, not the driver's 30 (unless the URI says otherwise).
+    const client = new MongoClient(uri, /serverSelectionTimeoutMS=/i.test(uri) ? {} : { serverSelectionTimeoutMS: 10_000 });
+    const { MongoDBPersister } = await import('../persisters/mongodb/node.js');
+    const persister = new MongoDBPersister({ client: client as never, dbName: database, collectionName: collection });
+    const raw = client.db(database).collection(collection) as unknown as MongoRaw;
+    return mongoStore('mongodb', `${printableUrl(uri)} (collection ${database}.${collection})`, persister, raw, () => client.close());
+  },
+};
+
+const mongoGatewayKind: StoreKind = {
+  name: 'mongodb-gateway',
+  forms: ['mongodb-gateway:https://<gateway>[#database.collection]'],
+  matches: (argument) => /^mongodb-gateway:/i.test(argument),
+  async open(argument, options) {
+    const [url, fragment] = splitFragment(argument.slice('mongodb-gateway:'.length));
+    const apiKey = options.mongodbApiKey ?? options.env.MONGODB_GATEWAY_API_KEY;
+    if (!/^https?:\/\//.test(url)) throw new CliError('a MongoDB gateway store is mongodb-gateway:https://<gateway>[#database.collection]');
+    if (!apiKey) throw new CliError('a MongoDB gateway store needs an API key: --mongodb-api-key or MONGODB_GATEWAY_API_KEY');
+    const { database, collection } = mongoNamespace(fragment);
+    const { MongoDBPersister, DataApiCollection } = await import('../persisters/mongodb/node.js');
+    const persister = MongoDBPersister.fromHttp({ url, apiKey, database, collection });
+    const raw = new DataApiCollection({ url, apiKey, database, collection }) as unknown as MongoRaw;
+    return mongoStore('mongodb-gateway', `${printableUrl(url)} (MongoDB gateway, collection ${database}.${collection})`, persister, raw, async () => undefined);
   },
 };
 
 /** Every kind of store the bin opens, in the order they are tried. */
-export const STORE_KINDS: readonly StoreKind[] = [trackingKind, upstashKind, postgresKind, mongodbKind, libsqlKind];
+export const STORE_KINDS: readonly StoreKind[] = [trackingKind, upstashKind, postgresKind, mongodbKind, mongoGatewayKind, libsqlKind];
 
 /** Opens a `<store>` argument. */
 export async function openStore(argument: string, options: StoreOptions, role: StoreRole): Promise<Store> {

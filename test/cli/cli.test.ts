@@ -2,7 +2,8 @@
  * The burr-edge bin, run as a user runs it: a child process (`tsx src/cli/index.ts`), once
  * through a pseudo-terminal (util-linux `script`) for the progress bar and otherwise with pipes
  * (plain lines). Against the harness's real servers: libSQL file and libSQL over HTTP (Hrana),
- * PostgreSQL through `pg` and through Neon's HTTP driver, Upstash REST over redis-server, plus
+ * PostgreSQL through `pg` and through Neon's HTTP driver, Upstash REST over redis-server, MongoDB
+ * over the driver and through the gateway (both on the harness's wire-protocol test server), plus
  * Burr's tracking directory and a copy of Burr's own SQLite file as sources.
  *
  * What each copy wrote is checked around the bin, in-process, by reading both stores step by step.
@@ -29,12 +30,14 @@ const trackingArg = `burr-tracking:${join(FIXTURES_DIR, 'tracking')}#chatbot`;
 const runId = Date.now().toString(36);
 
 /** The environment every run gets: the secrets travel here (and in some flags), never in output. */
+const mongo = harness.mongodb[0]!;
 const env: Record<string, string> = {
   LIBSQL_AUTH_TOKEN: harness.hranaToken,
   UPSTASH_REDIS_REST_TOKEN: harness.upstashToken,
   NEON_FETCH_ENDPOINT: harness.neonSqlEndpoint,
+  MONGODB_GATEWAY_API_KEY: mongo.gatewayKey,
 };
-const SECRETS = [harness.hranaToken, harness.upstashToken, 'pw-never-shown-1234', 'tok-never-shown-5678'];
+const SECRETS = [harness.hranaToken, harness.upstashToken, mongo.gatewayKey, 'pw-never-shown-1234', 'tok-never-shown-5678'];
 const outputs: string[] = [];
 
 interface Run {
@@ -67,8 +70,8 @@ function expectOk(run: Run): Run {
 
 // ───────────── the stores: one fresh table / namespace per use ─────────────
 
-type Kind = 'file' | 'libsql-http' | 'postgres' | 'upstash';
-const KINDS: Kind[] = ['file', 'libsql-http', 'postgres', 'upstash'];
+type Kind = 'file' | 'libsql-http' | 'postgres' | 'upstash' | 'mongodb' | 'mongodb-gateway';
+const KINDS: Kind[] = ['file', 'libsql-http', 'postgres', 'upstash', 'mongodb', 'mongodb-gateway'];
 let counter = 0;
 
 /** A fresh store of a kind, as a `<store>` argument (plus the flags it needs). */
@@ -85,6 +88,10 @@ function fresh(kind: Kind | 'neon'): { arg: string; flags: string[] } {
       return { arg: `${harness.postgresUrl}#cli_neon_${tag}`, flags: ['--postgres-driver', 'neon'] };
     case 'upstash':
       return { arg: `upstash:${harness.upstashUrl}#cli-${tag}`, flags: [] };
+    case 'mongodb':
+      return { arg: `${mongo.url}#${mongo.database}.cli_${tag}`, flags: [] };
+    case 'mongodb-gateway':
+      return { arg: `mongodb-gateway:${mongo.gatewayUrl}#${mongo.database}.cli_gw_${tag}`, flags: [] };
   }
 }
 
@@ -229,10 +236,14 @@ describe('list, history, show on a copy of Burr Python’s SQLite file', () => {
     expect(run.stderr).toMatch(/table never_made does not exist yet: call `await persister.initialize\(\)`/);
   });
 
-  it('mongodb:// is not in this release; an unknown argument lists the store forms', () => {
-    const mongo = cli(['list', 'mongodb://me:pw-never-shown-1234@localhost/db']);
-    expect(mongo.status).toBe(2);
-    expect(mongo.stderr).toContain('MongoDB is not in this release');
+  it('an unreachable MongoDB is an error without its password; a gateway store without a key says which to set; an unknown argument lists the store forms', () => {
+    const unreachable = cli(['list', 'mongodb://me:pw-never-shown-1234@127.0.0.1:1/?serverSelectionTimeoutMS=300#burr.steps']);
+    expect(unreachable.status).toBe(1);
+    expect(unreachable.stderr).toMatch(/^burr-edge: .*mongodb/m);
+    expect(unreachable.stderr + unreachable.stdout).not.toContain('pw-never-shown-1234');
+    const keyless = cli(['list', `mongodb-gateway:${mongo.gatewayUrl}#burr.steps`], { MONGODB_GATEWAY_API_KEY: '' });
+    expect(keyless.status).toBe(2);
+    expect(keyless.stderr).toContain('--mongodb-api-key or MONGODB_GATEWAY_API_KEY');
     const unknown = cli(['list', 'ftp://nowhere']);
     expect(unknown.status).toBe(2);
     expect(unknown.stderr).toMatch(/not a store: .*file:<path\.db>/);
@@ -441,6 +452,62 @@ describe('progress: a bar on a terminal, plain lines otherwise', () => {
     expect(run.stderr).not.toContain('\u001b[');
     expect(run.stderr).toContain('copying 13 steps of 4 apps');
     expect(run.stderr.match(/^\[\d+\/13\] partition "user-a" app "[^"]+": \d+ written, \d+ already there$/gm)).toHaveLength(4);
+  });
+});
+
+describe('mongodb-gateway: the gateway as a user starts it', () => {
+  const KEY = 'cli-gateway-key-0123456789abcdef';
+
+  it('prints its URL when ready, serves the Data API shapes with the key, logs without secrets, stops on SIGTERM', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(tsx, [entry, 'mongodb-gateway', '--port', '0', '--database', mongo.database, '--collection', `cli_gateway_${runId}`], {
+      cwd: tmp,
+      env: { ...process.env, MONGODB_URL: mongo.url, BURR_EDGE_GATEWAY_API_KEYS: `other-key-abcdefghijklmnop,${KEY}`, NO_COLOR: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL line; stderr: ${stderr}`)), 30_000);
+        child.stdout.on('data', () => {
+          const line = /^(http:\/\/127\.0\.0\.1:\d+)\n/.exec(stdout);
+          if (line) {
+            clearTimeout(timer);
+            resolve(line[1]!);
+          }
+        });
+      });
+      expect(stdout).toBe(`${url}\n`); // exactly one line: the base URL
+      const body = { dataSource: 'x', database: mongo.database, collection: `cli_gateway_${runId}` };
+      const inserted = await fetch(`${url}/action/insertOne`, { method: 'POST', headers: { apiKey: KEY }, body: JSON.stringify({ ...body, document: { app_id: 'a', n: 1 } }) });
+      expect(inserted.status).toBe(201);
+      const found = await fetch(`${url}/action/findOne`, { method: 'POST', headers: { apiKey: KEY }, body: JSON.stringify({ ...body, filter: { app_id: 'a' }, projection: { _id: 0 } }) });
+      expect(await found.json()).toEqual({ document: { app_id: 'a', n: 1 } });
+      expect((await fetch(`${url}/action/findOne`, { method: 'POST', headers: { apiKey: 'wrong-wrong-wrong-wrong' }, body: JSON.stringify(body) })).status).toBe(401);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const log = stderr.trim().split('\n').map((line) => JSON.parse(line) as { action: string; status: number });
+      expect(log.map((entry) => [entry.action, entry.status])).toEqual([['insertOne', 201], ['findOne', 200], ['findOne', 401]]);
+      for (const secret of [KEY, 'other-key-abcdefghijklmnop', mongo.url]) expect(stdout + stderr).not.toContain(secret);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('without MONGODB_URL or keys, or with a short key, it says what to set and exits 2', () => {
+    const noUrl = cli(['mongodb-gateway', '--database', 'burr', '--collection', 'c'], { MONGODB_URL: '', BURR_EDGE_GATEWAY_API_KEYS: 'a-key-that-is-long-enough' });
+    expect([noUrl.status, noUrl.stderr]).toEqual([2, expect.stringContaining('set MONGODB_URL')]);
+    const noKeys = cli(['mongodb-gateway', '--database', 'burr', '--collection', 'c'], { MONGODB_URL: mongo.url, BURR_EDGE_GATEWAY_API_KEYS: '' });
+    expect([noKeys.status, noKeys.stderr]).toEqual([2, expect.stringContaining('set BURR_EDGE_GATEWAY_API_KEYS')]);
+    const short = cli(['mongodb-gateway', '--database', 'burr', '--collection', 'c'], { MONGODB_URL: mongo.url, BURR_EDGE_GATEWAY_API_KEYS: 'short' });
+    expect([short.status, short.stderr]).toEqual([2, expect.stringContaining('at least 16 characters')]);
+    const help = cli(['mongodb-gateway', '--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('BURR_EDGE_GATEWAY_API_KEYS');
+    expect(help.stdout).toContain('Examples:');
   });
 });
 
