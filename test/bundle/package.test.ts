@@ -23,13 +23,13 @@
  * tsc resolve a symlink to its real path, so each driver finds its own dependencies (`libsql`,
  * `@libsql/*`, …) in this repo's node_modules/ without those being linked one by one.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, cpSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const tsc = join(repo, 'node_modules/typescript/bin/tsc');
@@ -52,7 +52,7 @@ const subpaths = Object.keys(manifest.exports)
   .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 
 /** Drivers the consumer installs (symlinked from this repo), and the package's own dependency. */
-const linked = ['lossless-json', 'commander', 'cli-progress', '@libsql/client', '@neondatabase/serverless', '@upstash/redis', 'idb', 'fake-indexeddb', '@types/node'];
+const linked = ['lossless-json', 'commander', 'cli-progress', '@libsql/client', '@neondatabase/serverless', '@upstash/redis', 'idb', 'mongodb', 'fake-indexeddb', '@types/node'];
 
 interface PackResult {
   filename: string;
@@ -214,7 +214,7 @@ describe('the installed modules', () => {
     expect(Object.fromEntries([...bare].map(([name, users]) => [name, [...users].sort()]))).toEqual({
       'lossless-json': ['dist/core/json.js'],
       // The bin's dependencies: imported by the bin alone, never by a library module.
-      commander: ['dist/cli/main.js'],
+      commander: ['dist/cli/gateway.d.ts', 'dist/cli/main.js'],
       'cli-progress': ['dist/cli/main.js'],
       // The bin opens every kind of store (each driver is imported when a store of its kind is named).
       '@libsql/client': ['dist/cli/stores.js', 'dist/persisters/libsql.js'],
@@ -222,8 +222,8 @@ describe('the installed modules', () => {
       '@upstash/redis': ['dist/cli/stores.js', 'dist/persisters/redis.js'],
       pg: ['dist/cli/stores.js'],
       idb: ['dist/persisters/indexeddb.js'],
-      // Node's build of burr-edge/mongodb loads the driver; the edge build (index.js) never does.
-      mongodb: ['dist/gateway/mongodb.js', 'dist/persisters/mongodb/node.js'],
+      // The gateway, the bin's MongoDB stores and its gateway command, and Node's build of burr-edge/mongodb; never the edge build (index.js).
+      mongodb: ['dist/cli/gateway.js', 'dist/cli/stores.js', 'dist/gateway/mongodb.js', 'dist/persisters/mongodb/node.js'],
     });
   });
 
@@ -409,6 +409,8 @@ import { RedisPersister, type RedisFromValues } from 'burr-edge/redis';
 import { IndexedDBPersister, type IndexedDBFromValues } from 'burr-edge/indexeddb';
 import { runConformanceSuite, conformanceCases, type ConformanceTarget, type TestFramework } from 'burr-edge/testing';
 import { BurrTrackingLoader, type BurrTrackingLoaderOptions } from 'burr-edge/tracking';
+import { MongoDBPersister, type MongoDBFromValues, type MongoDBFromHttp } from 'burr-edge/mongodb';
+import { createMongoDBGatewayHandler, type MongoDBGatewayOptions } from 'burr-edge/mongodb-gateway';
 
 const state: State<{ count: number; big: bigint }> = new State({ count: 1, big: 2n ** 64n });
 const next: number = state.update({ count: 2 }).get('count');
@@ -421,7 +423,11 @@ const persisters: StatePersister[] = [
   PostgreSQLPersister.fromValues({ connectionString: 'postgres://u:p@host/db' } satisfies PostgreSQLFromValues),
   RedisPersister.fromValues({ url: 'https://example.upstash.io', token: 't', retry: false } satisfies RedisFromValues),
   IndexedDBPersister.fromValues({ dbName: 'app' } satisfies IndexedDBFromValues),
+  MongoDBPersister.fromValues({ uri: 'mongodb://127.0.0.1', dbName: 'burr', collectionName: 'burr_state' } satisfies MongoDBFromValues),
+  MongoDBPersister.fromHttp({ url: 'https://gateway.example', apiKey: 'k', database: 'burr', collection: 'burr_state' } satisfies MongoDBFromHttp),
 ];
+const gatewayOptions: MongoDBGatewayOptions = { uri: 'mongodb://127.0.0.1', database: 'burr', collection: 'burr_state', apiKeys: ['0123456789abcdef'] };
+const gateway: (request: Request) => Promise<Response> = createMongoDBGatewayHandler(gatewayOptions).handle;
 const trackingOptions: BurrTrackingLoaderOptions = { storageDir: '~/.burr', project: 'chatbot' };
 const tracking: Pick<StatePersister, 'load' | 'listAppIds'> = new BurrTrackingLoader(trackingOptions);
 const target: ConformanceTarget = { name: 'in-memory', create: async () => ({ persister: new InMemoryPersister() }) };
@@ -504,7 +510,7 @@ describe('the packed bin, as npm links it', () => {
   it('burr-edge --help lists the commands and the store forms', () => {
     const help = runBin(['--help']);
     expect(help.status, help.stderr).toBe(0);
-    for (const command of ['list', 'history', 'show', 'copy']) expect(help.stdout).toMatch(new RegExp(`^\\s+${command} `, 'm'));
+    for (const command of ['list', 'history', 'show', 'copy', 'mongodb-gateway']) expect(help.stdout).toMatch(new RegExp(`^\\s+${command} `, 'm'));
     expect(help.stdout).toContain('burr-tracking:');
   });
 
@@ -521,5 +527,37 @@ describe('the packed bin, as npm links it', () => {
     const show = runBin(['show', `file:${db}`, 'app-1', '--json']);
     expect(show.status, show.stderr).toBe(0);
     expect(show.stdout).toContain('"big":18446744073709551617');
+  });
+
+  it('node_modules/.bin/burr-edge mongodb-gateway serves the harness MongoDB (test server): the URL on one line, then the Data API shapes', async () => {
+    const mongo = inject('harness').mongodb[0]!;
+    const key = 'packed-gateway-key-0123456789';
+    const child = spawn(linkBin(), ['mongodb-gateway', '--port', '0', '--database', mongo.database, '--collection', 'packed_bin'], {
+      cwd: consumer,
+      env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, NODE_OPTIONS: '', MONGODB_URL: mongo.url, BURR_EDGE_GATEWAY_API_KEYS: key },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL line; stderr: ${stderr}`)), 30_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          const line = /^(http:\/\/127\.0\.0\.1:\d+)\n$/.exec(stdout);
+          if (line) {
+            clearTimeout(timer);
+            resolve(line[1]!);
+          }
+        });
+      });
+      const response = await fetch(`${url}/action/findOne`, { method: 'POST', headers: { apiKey: key }, body: JSON.stringify({ dataSource: 'x', database: mongo.database, collection: 'packed_bin', filter: {} }) });
+      expect([response.status, await response.json()]).toEqual([200, { document: null }]);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
