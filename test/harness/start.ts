@@ -30,14 +30,15 @@ export async function startHarness(): Promise<Harness> {
     startRedis(),
     startMongoTestServer(),
   ]);
-  const mongoServers = [{ server: 'test server', url: mongoTestServer.url }];
-  if (process.env.MONGODB_URL) mongoServers.push({ server: 'real MongoDB', url: process.env.MONGODB_URL });
+  const mongoServers = [{ server: 'test server', url: mongoTestServer.url, database: 'burr_conformance' }];
+  // A real MongoDB gets a database of this run's own, dropped by stop(): every case makes a collection.
+  if (process.env.MONGODB_URL) mongoServers.push({ server: 'real MongoDB', url: process.env.MONGODB_URL, database: `burr_edge_test_${Date.now().toString(36)}` });
   const gatewayKey = 'test-gateway-key-0123456789abcdef';
   const gateways = await Promise.all(
-    mongoServers.map(({ url }) =>
+    mongoServers.map(({ url, database }) =>
       startMongoDBGateway({
         uri: url,
-        database: 'burr_conformance',
+        database,
         // Each conformance case makes a collection of its own.
         collection: (name) => /^[A-Za-z0-9_]+$/.test(name),
         apiKeys: [gatewayKey],
@@ -45,7 +46,7 @@ export async function startHarness(): Promise<Harness> {
       }),
     ),
   );
-  const mongodb: MongoEndpoint[] = mongoServers.map(({ server, url }, i) => ({ server, url, gatewayUrl: gateways[i]!.url, gatewayKey, database: 'burr_conformance' }));
+  const mongodb: MongoEndpoint[] = mongoServers.map(({ server, url, database }, i) => ({ server, url, gatewayUrl: gateways[i]!.url, gatewayKey, database }));
   const [neonHttp, neonWs, upstash] = await Promise.all([
     startNeonHttpFront({ connectionString: postgres.connectionString }),
     startNeonWsProxy(),
@@ -66,8 +67,19 @@ export async function startHarness(): Promise<Harness> {
     },
     async stop() {
       await Promise.allSettled([hrana.close(), neonHttp.close(), neonWs.close(), upstash.close(), ...gateways.map((g) => g.close())]);
-      await Promise.allSettled([postgres.stop(), redis.stop(), mongoTestServer.close()]);
+      await Promise.allSettled([postgres.stop(), redis.stop(), mongoTestServer.close(), ...mongodb.slice(1).map(dropDatabase)]);
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Drops the run's own database on a real MongoDB (never the test server's, which goes away). */
+async function dropDatabase({ url, database }: MongoEndpoint): Promise<void> {
+  const { MongoClient } = await import('mongodb');
+  const client = new MongoClient(url, { serverSelectionTimeoutMS: 5000 });
+  try {
+    await client.db(database).dropDatabase();
+  } finally {
+    await client.close();
+  }
 }
