@@ -35,6 +35,7 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
   return {
     name,
     ...POSTGRES_TRAITS,
+    reopens: true,
     async create({ id, tableName }) {
       const pool = makePool();
       const counted = countCalls(pool, ['query']);
@@ -46,7 +47,9 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
         await pool.end();
         throw error;
       }
-      return { persister, roundTrips: counted.calls, inspect: inspect(table), dispose: () => pool.end() };
+      // A second instance on the same pool, as another process would build it.
+      const reopen = () => new PostgreSQLPersister({ client: pool, tableName: table });
+      return { persister, reopen, roundTrips: counted.calls, inspect: inspect(table), dispose: () => pool.end() };
     },
   };
 }
