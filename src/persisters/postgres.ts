@@ -222,21 +222,24 @@ $burr_edge$`,
     const t = this.#quoted;
     const key = 'partition_key = $1 AND app_id = $2 AND sequence_id = $3';
     const [row] = await this.#query({
-      sql: `WITH ins AS (
+      // The state is parsed to jsonb once (in `v`): PostgreSQL folds each `$6::text::jsonb` of
+      // the statement into a constant at planning, which would parse a large state four times.
+      sql: `WITH v AS (SELECT $6::text::jsonb AS state), ins AS (
   INSERT INTO ${t} (${this.#table.insertColumns()})
   -- Strictly after the partition's last save, so recency never ties (a clock of coarse
   -- resolution, such as PGlite's, would otherwise order two quick saves arbitrarily).
-  SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, $6::text::jsonb,
+  SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, v.state,
     GREATEST(${NOW_UTC}, (SELECT max(created_at) FROM ${t} WHERE partition_key = $1::text) + interval '1 microsecond')
+  FROM v
   WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${key})
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins)::integer AS inserted, e.position, e.status,
-  CASE WHEN e.state = $6::text::jsonb THEN NULL ELSE e.state::text END AS state,
-  (e.state = $6::text::jsonb) AS same_state
-FROM (SELECT 1) AS one LEFT JOIN ${t} AS e ON e.partition_key = $1 AND e.app_id = $2 AND e.sequence_id = $3
-ORDER BY (e.position = $4 AND e.status = $5 AND e.state = $6::text::jsonb) DESC NULLS LAST
+  CASE WHEN e.state = v.state THEN NULL ELSE e.state::text END AS state,
+  (e.state = v.state) AS same_state
+FROM v LEFT JOIN ${t} AS e ON e.partition_key = $1 AND e.app_id = $2 AND e.sequence_id = $3
+ORDER BY (e.position = $4 AND e.status = $5 AND e.state = v.state) DESC NULLS LAST
 LIMIT 1`,
       args: BurrTable.recordArgs(record),
     });
