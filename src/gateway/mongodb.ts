@@ -272,14 +272,19 @@ async function serveNode(handler: MongoDBGatewayHandler, req: IncomingMessage, r
             req.on('error', (error) => controller.error(error));
           },
           cancel() {
-            req.destroy();
+            // Refused (too large): stop buffering, let the rest drain, answer, then close (below).
+            req.removeAllListeners('data');
+            req.resume();
           },
         })
       : null;
     const request = new Request(`http://${host}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, body, ...(body ? { duplex: 'half' } : {}) } as RequestInit);
     const response = await handler.handle(request);
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    res.end(Buffer.from(await response.arrayBuffer()));
+    const refused = response.status === 413;
+    res.writeHead(response.status, { ...Object.fromEntries(response.headers), ...(refused ? { connection: 'close' } : {}) });
+    res.end(Buffer.from(await response.arrayBuffer()), () => {
+      if (refused) req.socket.destroy(); // the rest of an oversize upload is not worth reading
+    });
   } catch {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: 'internal error', error_code: 'InternalServerError' }));

@@ -110,6 +110,18 @@ describe('mongodb gateway: what it refuses', () => {
     const big = await call('insertOne', { ...ns, document: { app_id: 'big', state: 'x'.repeat(70 * 1024) } });
     expect(big).toMatchObject({ status: 413, json: { error_code: 'RequestTooLarge' } });
     expect(await client.db(database).collection('steps').countDocuments({ app_id: 'big' })).toBe(0);
+    // Streamed without a Content-Length: refused while it streams in, and the 413 still arrives.
+    const chunk = new TextEncoder().encode('x'.repeat(16 * 1024));
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 64) controller.enqueue(chunk); // 1 MiB in all, far over the 64 KiB cap
+        else controller.close();
+      },
+    });
+    const streamed = await fetch(`${gateway.url}/action/insertOne`, { method: 'POST', headers: { apiKey: KEY }, body, duplex: 'half' } as RequestInit);
+    expect([streamed.status, ((await streamed.json()) as { error_code: string }).error_code]).toEqual([413, 'RequestTooLarge']);
+    expect(await client.db(database).collection('steps').countDocuments({ app_id: { $exists: false } })).toBe(0);
   });
 
   it('a result over the size or document cap: 400 ResultTooLarge', async () => {
