@@ -9,10 +9,15 @@ interface MemoryRow extends StoredRow {
   order: number;
 }
 
+const rowKey = (partitionKey: string, appId: string, sequenceId: number) => JSON.stringify([partitionKey, appId, sequenceId]);
+const appKey = (partitionKey: string, appId: string) => JSON.stringify([partitionKey, appId]);
+
 /** Keeps records in this process's memory: for tests and prototypes. Same semantics as the database backends. */
 export class InMemoryPersister extends BaseStatePersister {
   protected readonly backendName = 'memory';
   readonly #rows = new Map<string, MemoryRow>();
+  /** Each app's row with the highest sequence id, so `load(pk, app)` does not scan every row. */
+  readonly #latest = new Map<string, MemoryRow>();
   #counter = 0;
   #tableExists = false;
 
@@ -34,14 +39,23 @@ export class InMemoryPersister extends BaseStatePersister {
   }
 
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
-    const key = JSON.stringify([record.partitionKey, record.appId, record.sequenceId]);
+    const key = rowKey(record.partitionKey, record.appId, record.sequenceId);
     const existing = this.#rows.get(key);
     if (existing) return { inserted: false, existing };
-    this.#rows.set(key, { ...record, createdAt: new Date().toISOString(), order: this.#counter++ });
+    const row: MemoryRow = { ...record, createdAt: new Date().toISOString(), order: this.#counter++ };
+    this.#rows.set(key, row);
+    const app = appKey(record.partitionKey, record.appId);
+    const latest = this.#latest.get(app);
+    if (!latest || row.sequenceId > latest.sequenceId) this.#latest.set(app, row);
     return { inserted: true };
   }
 
   protected async storageSelect(query: LoadQuery): Promise<StoredRow | null> {
+    // One app: a map lookup, not a scan (the scan below made loads O(rows stored)).
+    if (query.appId !== null) {
+      if (query.sequenceId !== undefined) return this.#rows.get(rowKey(query.partitionKey, query.appId, query.sequenceId)) ?? null;
+      return this.#latest.get(appKey(query.partitionKey, query.appId)) ?? null;
+    }
     let best: MemoryRow | null = null;
     for (const row of this.#rows.values()) {
       if (row.partitionKey !== query.partitionKey) continue;
@@ -65,7 +79,8 @@ export class InMemoryPersister extends BaseStatePersister {
   /** Deletes every saved step of one app. */
   async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
     await this.runDelete(partitionKey, appId, async (key, app) => {
-      for (const [rowKey, row] of this.#rows) if (row.partitionKey === key && row.appId === app) this.#rows.delete(rowKey);
+      for (const [k, row] of this.#rows) if (row.partitionKey === key && row.appId === app) this.#rows.delete(k);
+      this.#latest.delete(appKey(key, app));
     });
   }
 
