@@ -360,8 +360,9 @@ function mongoStore(kind: string, label: string, persister: import('../persister
     loader: persister,
     writer: persister,
     async partitions() {
-      const rows = await raw.aggregate([{ $group: { _id: '$partition_key' } }, { $sort: { _id: 1 } }]).toArray();
-      return rows.map((row) => ((row as { _id: unknown })._id == null ? '' : String((row as { _id: unknown })._id))).sort();
+      // One result document holding every key: a gateway's cap on result documents never cuts the list.
+      const [row] = await raw.aggregate([{ $group: { _id: '$partition_key' } }, { $group: { _id: null, keys: { $push: '$_id' } } }]).toArray();
+      return ((row as { keys?: unknown[] } | undefined)?.keys ?? []).map((key) => (key == null ? '' : String(key))).sort();
     },
     steps: (partitionKey, appId) => stepsByLoad(persister, partitionKey, appId),
     async count(partitionKey, appId) {

@@ -61,7 +61,10 @@ export interface MongoDBGatewayOptions {
   collection: string | readonly string[] | ((name: string) => boolean);
   /** Accepted `apiKey` header values. At least one; each at least 16 characters. */
   apiKeys: readonly string[];
-  /** Largest request body in bytes. @default 17 MiB (a 16 MiB document plus its JSON escaping) */
+  /**
+   * Largest request body in bytes. @default 34 MiB: a 16 MiB state is JSON text inside a JSON body,
+   * where every `"` and `\\` of it is escaped again, so its body can be twice its size.
+   */
   maxRequestBytes?: number;
   /** Largest response body in bytes. @default 32 MiB */
   maxResultBytes?: number;
@@ -91,7 +94,7 @@ interface Reply {
 /** Builds the gateway's request handler. The driver (`mongodb`, an optional peer) is imported on first use. */
 export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): MongoDBGatewayHandler {
   const { database, apiKeys, corsOrigin, log } = options;
-  const maxRequestBytes = options.maxRequestBytes ?? 17 * 1024 * 1024;
+  const maxRequestBytes = options.maxRequestBytes ?? 34 * 1024 * 1024;
   const maxResultBytes = options.maxResultBytes ?? 32 * 1024 * 1024;
   const maxResultDocuments = options.maxResultDocuments ?? 1000;
   if (!options.uri && !options.client) throw new TypeError('createMongoDBGatewayHandler: uri or client is required');
@@ -102,12 +105,12 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
   const allowed = collectionPredicate(options.collection);
   const keyDigests = apiKeys.map(digest);
 
-  let made: Promise<{ client: GatewayClient; ejson: Ejson }> | undefined;
+  let made: Promise<{ client: GatewayClient; ejson: Ejson; sizeOf: (document: unknown) => number }> | undefined;
   const driver = () =>
     (made ??= (async () => {
       const mongodb = await import('mongodb');
       const client = options.client ?? (new mongodb.MongoClient(options.uri!) as unknown as GatewayClient);
-      return { client, ejson: mongodb.BSON.EJSON as Ejson };
+      return { client, ejson: mongodb.BSON.EJSON as Ejson, sizeOf: (document: unknown) => mongodb.BSON.calculateObjectSize(document as Record<string, unknown>) };
     })().catch((error: unknown) => {
       made = undefined;
       throw error;
@@ -138,7 +141,8 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
         return { status: 200, body: { document: found ?? null } };
       }
       case 'find': {
-        const limit = body.limit === undefined ? maxResultDocuments : checkInteger(body.limit, 'limit', 1, maxResultDocuments);
+        // Without a limit, one more than allowed tells "too many" (refused, never cut) from "all of them".
+        const limit = body.limit === undefined ? maxResultDocuments + 1 : checkInteger(body.limit, 'limit', 1, maxResultDocuments);
         const cursor = collection.find(checkFilter(body.filter ?? {}), { ...findOptions(body), limit, ...(body.skip === undefined ? {} : { skip: checkInteger(body.skip, 'skip', 0, Number.MAX_SAFE_INTEGER) }) });
         return { status: 200, body: { documents: await collect(cursor) } };
       }
@@ -175,11 +179,16 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
     throw new GatewayRequestError(`unknown action ${action}`, 'ActionNotFound', 404);
   }
 
+  /** Reads a cursor, refusing as soon as the result passes the document count or (BSON) byte cap: memory stays bounded. */
   async function collect(cursor: AsyncIterable<unknown>): Promise<unknown[]> {
+    const { sizeOf } = await driver();
     const documents: unknown[] = [];
+    let bytes = 0;
     for await (const document of cursor) {
       documents.push(document);
+      bytes += sizeOf(document);
       if (documents.length > maxResultDocuments) throw new GatewayRequestError(`the result has more than ${maxResultDocuments} documents`, 'ResultTooLarge');
+      if (bytes > maxResultBytes) throw new GatewayRequestError(`the result is larger than ${maxResultBytes} bytes`, 'ResultTooLarge');
     }
     return documents;
   }
@@ -204,9 +213,10 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
       return new Response(null, { status: 204, headers: { ...cors, 'access-control-max-age': '600' } });
     }
     try {
+      // The key first: a caller without one learns nothing, not even which actions exist.
+      if (!authorized(request)) throw new GatewayRequestError('a valid apiKey header is required', 'Unauthorized', 401);
       if (request.method !== 'POST') throw new GatewayRequestError('only POST is served', 'MethodNotAllowed', 405);
       if (!ACTIONS.has(action)) throw new GatewayRequestError(`unknown action ${JSON.stringify(action)}`, 'ActionNotFound', 404);
-      if (!authorized(request)) throw new GatewayRequestError('a valid apiKey header is required', 'Unauthorized', 401);
       const text = await readLimited(request, maxRequestBytes);
       ejson = (await driver()).ejson;
       canonical = /application\/ejson/.test(request.headers.get('accept') ?? '');
@@ -221,8 +231,14 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
     } catch (error) {
       reply = errorReply(error);
     }
-    let payload = ejson ? ejson.stringify(reply.body, { relaxed: !canonical }) : JSON.stringify(reply.body);
-    if (payload.length > maxResultBytes && reply.status < 400) {
+    let payload: string;
+    try {
+      payload = ejson ? ejson.stringify(reply.body, { relaxed: !canonical }) : JSON.stringify(reply.body);
+    } catch {
+      reply = { status: 500, body: { error: 'the result could not be serialized', error_code: 'InternalServerError' } };
+      payload = JSON.stringify(reply.body);
+    }
+    if (new TextEncoder().encode(payload).byteLength > maxResultBytes && reply.status < 400) {
       reply = { status: 400, body: { error: `the result is larger than ${maxResultBytes} bytes`, error_code: 'ResultTooLarge' } };
       payload = JSON.stringify(reply.body);
     }
@@ -242,7 +258,7 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
 export async function startMongoDBGateway(options: MongoDBGatewayOptions & { port?: number; host?: string }): Promise<{ url: string; close(): Promise<void> }> {
   const handler = createMongoDBGatewayHandler(options);
   const host = options.host ?? '127.0.0.1';
-  const server = createServer((req, res) => void serveNode(handler, req, res, host));
+  const server = createServer((req, res) => void serveNode(handler, req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, () => resolve());
@@ -259,31 +275,41 @@ export async function startMongoDBGateway(options: MongoDBGatewayOptions & { por
 }
 
 /** Node's request → a web `Request` (its body streamed, so the size cap holds without buffering it all first). */
-async function serveNode(handler: MongoDBGatewayHandler, req: IncomingMessage, res: ServerResponse, host: string): Promise<void> {
+async function serveNode(handler: MongoDBGatewayHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+    const hasBody = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
+    let consumed = !hasBody;
     const body = hasBody
       ? new ReadableStream<Uint8Array>({
           start(controller) {
-            req.on('data', (chunk: Buffer) => controller.enqueue(new Uint8Array(chunk)));
-            req.on('end', () => controller.close());
-            req.on('error', (error) => controller.error(error));
+            let done = false;
+            req.on('data', (chunk: Buffer) => void (done || controller.enqueue(new Uint8Array(chunk))));
+            req.on('end', () => {
+              consumed = true;
+              if (!done) controller.close();
+              done = true;
+            });
+            req.on('error', (error) => {
+              if (!done) controller.error(error);
+              done = true;
+            });
           },
           cancel() {
-            // Refused (too large): stop buffering, let the rest drain, answer, then close (below).
-            req.removeAllListeners('data');
-            req.resume();
+            // Refused (too large): stop reading; the socket is closed after the answer (below).
+            req.pause();
           },
         })
       : null;
-    const request = new Request(`http://${host}${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, body, ...(body ? { duplex: 'half' } : {}) } as RequestInit);
+    // Only the path matters to the handler; a fixed origin also keeps IPv6 hosts out of the URL.
+    const request = new Request(`http://localhost${req.url ?? '/'}`, { method: req.method ?? 'GET', headers, body, ...(body ? { duplex: 'half' } : {}) } as RequestInit);
     const response = await handler.handle(request);
-    const refused = response.status === 413;
-    res.writeHead(response.status, { ...Object.fromEntries(response.headers), ...(refused ? { connection: 'close' } : {}) });
+    // A body left unread (refused before or while it streamed in) is not worth reading: answer, then close.
+    const unread = !consumed;
+    res.writeHead(response.status, { ...Object.fromEntries(response.headers), ...(unread ? { connection: 'close' } : {}) });
     res.end(Buffer.from(await response.arrayBuffer()), () => {
-      if (refused) req.socket.destroy(); // the rest of an oversize upload is not worth reading
+      if (unread) req.socket.destroy();
     });
   } catch {
     if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -335,6 +361,12 @@ async function readLimited(request: Request, limit: number): Promise<string> {
   return new TextDecoder('utf-8', { fatal: false }).decode(bytes);
 }
 
+/**
+ * Server error codes that are not the request's fault: auth of the gateway's own user, shutdowns,
+ * elections, network and time-outs. Answered 503 (retry), not 400.
+ */
+const SERVER_SIDE_CODES = new Set([6, 7, 13, 18, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
 /** A typed reply for every failure; driver messages are redacted and never carry the URI. */
 function errorReply(error: unknown): Reply {
   if (error instanceof GatewayRequestError) return { status: error.status, body: { error: error.message, error_code: error.errorCode } };
@@ -345,6 +377,9 @@ function errorReply(error: unknown): Reply {
   if (e?.code === 26) return { status: 404, body: { error: 'the collection does not exist', error_code: 'NamespaceNotFound', code: 26 } };
   if (typeof e?.name === 'string' && /^Mongo(Network|NetworkTimeout|ServerSelection|ServerClosed|TopologyClosed|PoolCleared)Error$/.test(e.name)) {
     return { status: 503, body: { error: 'the database is unavailable; try again', error_code: 'ServiceUnavailable' } };
+  }
+  if (typeof e?.code === 'number' && SERVER_SIDE_CODES.has(e.code)) {
+    return { status: 503, body: { error: 'the database cannot serve this now (shutting down, electing, or refusing the gateway); try again', error_code: 'ServiceUnavailable', code: e.code } };
   }
   const message = typeof e?.message === 'string' ? redactSecrets(e.message).replace(/mongodb(\+srv)?:\/\/\S+/g, 'mongodb://***') : 'internal error';
   return {

@@ -17,7 +17,7 @@ export class GatewayRequestError extends Error {
 
 const QUERY_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$in', '$nin', '$exists', '$not']);
 const LOGICAL_OPERATORS = new Set(['$and', '$or', '$nor']);
-const ACCUMULATORS = new Set(['$first', '$last', '$max', '$min', '$sum', '$count']);
+const ACCUMULATORS = new Set(['$first', '$last', '$max', '$min', '$sum', '$count', '$push']);
 const FIELD_PATH = /^\$[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
 const MAX_DEPTH = 16;
@@ -121,16 +121,21 @@ export function checkInteger(value: unknown, where: string, min: number, max: nu
   return value;
 }
 
-/** A document to insert: no `$`-prefixed or dotted field names at any depth. */
+/** A document to insert: no `$`-prefixed or dotted field names at any depth, arrays of arrays included. */
 export function checkDocument(document: unknown, where = 'document', depth = 0): Record<string, unknown> {
-  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
   if (!isPlainRecord(document)) throw new GatewayRequestError(`${where} must be an object`);
-  for (const [key, value] of Object.entries(document)) {
-    if (key.startsWith('$') || key.includes('.') || key.includes('\0')) throw new GatewayRequestError(`${where}: the field name ${JSON.stringify(key)} is not allowed`);
-    if (isPlainRecord(value)) checkDocument(value, `${where}.${key}`, depth + 1);
-    else if (Array.isArray(value)) value.forEach((item, i) => isPlainRecord(item) && checkDocument(item, `${where}.${key}[${i}]`, depth + 1));
-  }
+  checkStoredValue(document, where, depth);
   return document;
+}
+
+function checkStoredValue(value: unknown, where: string, depth: number): void {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply (more than ${MAX_DEPTH} levels)`);
+  if (Array.isArray(value)) return value.forEach((item, i) => checkStoredValue(item, `${where}[${i}]`, depth + 1));
+  if (!isPlainRecord(value)) return;
+  for (const [key, inner] of Object.entries(value)) {
+    if (key.startsWith('$') || key.includes('.') || key.includes('\0')) throw new GatewayRequestError(`${where}: the field name ${JSON.stringify(key)} is not allowed`);
+    checkStoredValue(inner, `${where}.${key}`, depth + 1);
+  }
 }
 
 /** An aggregation pipeline of `$match`, `$sort`, `$group`, `$project`, `$limit`, `$skip` and `$count`. */

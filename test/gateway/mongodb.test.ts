@@ -48,7 +48,27 @@ async function call(action: string, body: unknown, options: { key?: string | nul
     ...(options.method === 'GET' ? {} : { body: options.raw ?? JSON.stringify(body) }),
   });
   const text = await response.text();
+  replies.push(text);
   return { status: response.status, text, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+}
+
+/** Every reply body, for the no-secrets check. */
+const replies: string[] = [];
+
+/** A raw HTTP/1.1 request over a socket (a chunked body sent all at once), answered with its status line and headers. */
+async function rawRequest(url: string, head: string, body: string): Promise<{ statusLine: string; headers: string; closed: boolean }> {
+  const { connect } = await import('node:net');
+  const { port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), '127.0.0.1', () => socket.end(head + body));
+    let data = '';
+    socket.on('data', (chunk) => void (data += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const [headers = ''] = data.split('\r\n\r\n');
+      resolve({ statusLine: headers.split('\r\n')[0] ?? '', headers, closed: true });
+    });
+  });
 }
 
 const ns = { dataSource: 'Cluster0', database, collection: 'steps' };
@@ -133,6 +153,32 @@ describe('mongodb gateway: what it refuses', () => {
     expect((await call('find', { ...ns, filter: { app_id: 'many' }, limit: 10 })).status).toBe(200);
   });
 
+  it('an oversize chunked body sent at once: 413, and the gateway goes on serving (no crash, nothing written)', async () => {
+    const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
+    const document = JSON.stringify({ ...ns, document: { app_id: 'chunked', state: 'z'.repeat(70 * 1024) } });
+    const head = `POST /action/insertOne HTTP/1.1\r\nhost: x\r\napikey: ${KEY}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`;
+    const body = chunk(document.slice(0, 40 * 1024)) + chunk(document.slice(40 * 1024)) + '0\r\n\r\n';
+    const answer = await rawRequest(gateway.url, head, body);
+    expect(answer.statusLine).toBe('HTTP/1.1 413 Payload Too Large');
+    expect(answer.headers.toLowerCase()).toContain('connection: close');
+    expect((await call('findOne', { ...ns, filter: { app_id: 'chunked' } })).json).toEqual({ document: null });
+  });
+
+  it('a refused request whose body was never read closes its connection after the answer', async () => {
+    const head = `POST /action/insertOne HTTP/1.1\r\nhost: x\r\napikey: wrong-wrong-wrong-wrong\r\ncontent-length: 20\r\n\r\n`;
+    const answer = await rawRequest(gateway.url, head, '{"database": "nope"}');
+    expect(answer.statusLine).toBe('HTTP/1.1 401 Unauthorized');
+    expect(answer.headers.toLowerCase()).toContain('connection: close');
+  });
+
+  it('find without a limit over the document cap is refused, not cut; result bytes are counted as bytes', async () => {
+    expect(await call('find', { ...ns, filter: { app_id: 'many' } })).toMatchObject({ status: 400, json: { error_code: 'ResultTooLarge' } });
+    // 2,000 characters, 6,000 bytes each: 45 of them pass 256 KiB in bytes, not in characters.
+    await client.db(database).collection('steps').insertMany(Array.from({ length: 45 }, (_, i) => ({ app_id: 'euro', sequence_id: i, state: '€'.repeat(2000) })));
+    expect(await call('find', { ...ns, filter: { app_id: 'euro' }, limit: 45 })).toMatchObject({ status: 400, json: { error_code: 'ResultTooLarge' } });
+    expect((await call('find', { ...ns, filter: { app_id: 'euro' }, limit: 20 })).status).toBe(200);
+  });
+
   it('an unknown action: 404 ActionNotFound; a GET: 405', async () => {
     expect(await call('updateMany', { ...ns, filter: {}, update: { $set: { x: 1 } } })).toMatchObject({ status: 404, json: { error_code: 'ActionNotFound' } });
     expect(await call('dropCollection', ns)).toMatchObject({ status: 404 });
@@ -158,11 +204,14 @@ describe('mongodb gateway: what it refuses', () => {
       call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $accumulator: {} } } }] }),
       call('insertOne', { ...ns, document: { $set: { x: 1 } } }),
       call('insertOne', { ...ns, document: { nested: { $where: '1' } } }),
+      call('insertOne', { ...ns, document: { app_id: 'n', a: [[{ $where: '1' }]] } }),
+      call('insertOne', { ...ns, document: { app_id: 'n', a: [[{ 'x.y': 2 }]] } }),
     ];
     for (const result of await Promise.all(refused)) {
       expect(result.status).toBe(400);
       expect(['OperatorNotAllowed', 'InvalidParameter']).toContain(result.json.error_code);
     }
+    expect(await client.db(database).collection('steps').countDocuments({ app_id: 'n' })).toBe(0);
   });
 
   it('operators inside an id are not executed: a filter value object with $ keys is refused, a string id is literal', async () => {
@@ -179,6 +228,8 @@ describe('mongodb gateway: what it refuses', () => {
   });
 
   it('no key, password or connection string in any reply or log line', async () => {
+    expect(replies.length).toBeGreaterThan(20);
+    for (const reply of replies) for (const secret of [KEY, OTHER_KEY, mongo.url]) expect(reply).not.toContain(secret);
     const everything = JSON.stringify(logs);
     expect(everything).not.toContain(KEY);
     expect(everything).not.toContain(OTHER_KEY);
@@ -194,6 +245,19 @@ describe('mongodb gateway: what it refuses', () => {
       expect(JSON.parse(text)).toMatchObject({ error_code: 'ServiceUnavailable' });
     } finally {
       await unreachable.close();
+    }
+  });
+});
+
+describe('mongodb gateway: listening on IPv6 loopback', () => {
+  it('serves requests on [::1]', async () => {
+    const v6 = await startMongoDBGateway({ client, database, collection: 'steps', apiKeys: [KEY], host: '::1' });
+    try {
+      expect(v6.url).toMatch(/^http:\/\/\[::1\]:\d+$/);
+      const response = await fetch(`${v6.url}/action/findOne`, { method: 'POST', headers: { apiKey: KEY }, body: JSON.stringify({ ...ns, filter: { app_id: 'none' } }) });
+      expect([response.status, await response.json()]).toEqual([200, { document: null }]);
+    } finally {
+      await v6.close();
     }
   });
 });

@@ -96,6 +96,8 @@ for (const endpoint of inject('harness').mongodb) {
         expect(Object.keys(document!).sort()).toEqual(Object.keys(burrDocument).sort());
         for (const field of Object.keys(burrDocument)) expect(typeof document![field], field).toBe(typeof burrDocument[field]);
         expect(document!.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/);
+        // BSON types, not just JS ones: sequence_id an int32 (as pymongo writes a small int), the rest strings.
+        expect(await client.db(database).collection(collectionName).countDocuments({ app_id: 'from-edge', sequence_id: { $type: 'int' }, state: { $type: 'string' }, created_at: { $type: 'string' } })).toBe(1);
         expect(document!.state).toContain('"big":9007199254740993');
         const read = await burrLoad('user-b', 'from-edge');
         expect(read).toMatchObject({ partition_key: 'user-b', app_id: 'from-edge', sequence_id: 0, position: 'counter', status: 'completed', created_at: document!.created_at });

@@ -32,8 +32,12 @@ for (const endpoint of inject('harness').mongodb) {
       await persister.initialize();
       await persister.save(step(0));
       expect((await persister.load('p', 'a'))?.state).toEqual({ n: 0 });
+      const connections = async () => Number(((await client.db('admin').command({ serverStatus: 1 })) as { connections: { current: number } }).connections.current);
+      const open = await connections();
       await persister.close();
       await expect(persister.load('p', 'a')).rejects.toMatchObject({ code: 'CLOSED' });
+      // Its client is gone (its connections closed); the injected client of this test is not.
+      expect(await connections()).toBeLessThan(open);
       // The document is there for anyone else: the client closed, the data did not go.
       expect(await client.db(endpoint.database).collection(collectionName).countDocuments()).toBe(1);
     });
@@ -43,6 +47,23 @@ for (const endpoint of inject('harness').mongodb) {
       const error = await persister.initialize().then(() => null, (e: unknown) => e);
       expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
       expect(String((error as Error).message)).toMatch(/use fromHttp .* pass new MongoDBPersister\(\{ client \}\)/);
+    });
+
+    it('fromHttp and fromValues build the class they are called on (Node\'s build)', () => {
+      expect(MongoDBPersister.fromHttp({ url: endpoint.gatewayUrl, apiKey: endpoint.gatewayKey, database: endpoint.database, collection: 'c' })).toBeInstanceOf(MongoDBPersister);
+      expect(MongoDBPersister.fromValues({ uri: endpoint.url })).toBeInstanceOf(MongoDBPersister);
+    });
+
+    it('listAppIds over HTTP names every app of a partition holding more apps than the gateway returns documents (1001 > 1000)', async () => {
+      const collectionName = fresh();
+      const http = transports.http(collectionName);
+      await http.initialize();
+      const at = (i: number) => `2026-11-27T08:15:${String(Math.floor(i / 1000)).padStart(2, '0')}.${String(i % 1000).padStart(3, '0')}000+00:00`;
+      await client.db(endpoint.database).collection(collectionName).insertMany(Array.from({ length: 1001 }, (_, i) => ({ partition_key: 'big', app_id: `app-${i}`, sequence_id: 0, position: 'x', state: '{}', status: 'completed', created_at: at(i) })));
+      const listed = await http.listAppIds('big');
+      expect(listed).toHaveLength(1001);
+      expect(listed.slice(0, 2)).toEqual(['app-1000', 'app-999']); // most recently saved first
+      expect(await http.listAppIds('big', { limit: 3 })).toEqual(['app-1000', 'app-999', 'app-998']);
     });
 
     it("fromValues takes Burr's defaults for the database and collection names", () => {

@@ -54,10 +54,13 @@ export const KEY_INDEX: IndexSpec = {
   unique: true,
 };
 
-/** For the partition's latest step (`load(pk, null)`) and `listAppIds`. */
+/**
+ * For the partition's latest step (`load(pk, null)`) and `listAppIds`, newest first; `_id` breaks
+ * ties between two processes' saves in one microsecond, so both read in the index's order.
+ */
 export const PARTITION_CREATED_AT_INDEX: IndexSpec = {
-  key: { partition_key: 1, created_at: -1 },
-  name: 'partition_key_1_created_at_-1',
+  key: { partition_key: 1, created_at: -1, _id: -1 },
+  name: 'partition_key_1_created_at_-1__id_-1',
 };
 
 export const BURR_INDEXES: readonly IndexSpec[] = [KEY_INDEX, PARTITION_CREATED_AT_INDEX];

@@ -42,7 +42,7 @@ export type MongoDBPersisterOptions = BasePersisterOptions &
         collection?: undefined;
       }
   ) & {
-    /** Close the client in `close()`. `fromValues` sets it; an injected client stays yours. @default false */
+    /** Close the client in `close()`. An injected client stays yours unless you say so. @default false */
     ownsClient?: boolean;
   };
 
@@ -152,7 +152,7 @@ export class MongoDBPersister extends BaseStatePersister {
    * A persister over `fetch` to a Data API endpoint (burr-edge's gateway): for Vercel Edge,
    * browsers behind your own auth, and Workers that should not open a TCP+TLS connection per request.
    */
-  static fromHttp(values: MongoDBFromHttp): MongoDBPersister {
+  static fromHttp<T extends typeof MongoDBPersister>(this: T, values: MongoDBFromHttp): InstanceType<T> {
     const { url, apiKey, database, collection, dataSource, fetch: customFetch, ...rest } = values ?? ({} as MongoDBFromHttp);
     const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
     if (typeof url !== 'string' || !/^https?:\/\//.test(url)) throw new InvalidArgumentError('url', 'the gateway URL (http:// or https://) is required', ctx);
@@ -160,9 +160,9 @@ export class MongoDBPersister extends BaseStatePersister {
     validateName('database', database, DATABASE_NAME, ctx);
     validateName('collection', collection, COLLECTION_NAME, ctx);
     const transport = new DataApiCollection({ url, apiKey, database, collection, ...(dataSource ? { dataSource } : {}), ...(customFetch ? { fetch: customFetch } : {}) });
-    const persister = new MongoDBPersister({ ...rest, collection: transport });
+    const persister = new this({ ...rest, collection: transport });
     persister.#label = `${database}.${collection}`;
-    return persister;
+    return persister as InstanceType<T>;
   }
 
   #ownedClose: (() => Promise<void>) | undefined;
@@ -231,7 +231,7 @@ export class MongoDBPersister extends BaseStatePersister {
     const partition = storedPartitionKey(query.partitionKey);
     const found =
       query.appId === null
-        ? await db.findOne({ partition_key: partition }, { sort: { created_at: -1 }, projection: { _id: 0 } })
+        ? await db.findOne({ partition_key: partition }, { sort: { created_at: -1, _id: -1 }, projection: { _id: 0 } })
         : await db.findOne(
             { partition_key: partition, app_id: query.appId, ...(query.sequenceId === undefined ? {} : { sequence_id: query.sequenceId }) },
             { sort: { sequence_id: -1 }, projection: { _id: 0 } },
@@ -240,16 +240,19 @@ export class MongoDBPersister extends BaseStatePersister {
   }
 
   protected async storageListAppIds(partitionKey: string, limit: number | undefined): Promise<string[]> {
-    const rows = await (await this.#db())
+    // One result document holding the list, however many apps: a gateway's cap on result
+    // documents never cuts a partition's listing.
+    const [row] = await (await this.#db())
       .aggregate([
         { $match: { partition_key: storedPartitionKey(partitionKey) } satisfies BurrFilter },
-        { $sort: { created_at: -1 } },
-        { $group: { _id: '$app_id', latest: { $first: '$created_at' } } },
-        { $sort: { latest: -1, _id: 1 } },
+        { $sort: { created_at: -1, _id: -1 } },
+        { $group: { _id: '$app_id', latest: { $first: '$created_at' }, tie: { $first: '$_id' } } },
+        { $sort: { latest: -1, tie: -1 } },
         ...(limit === undefined ? [] : [{ $limit: limit }]),
+        { $group: { _id: null, apps: { $push: '$_id' } } },
       ])
       .toArray();
-    return rows.map((row) => String((row as { _id: unknown })._id));
+    return ((row as { apps?: unknown[] } | undefined)?.apps ?? []).map(String);
   }
 
   /** Deletes every saved step of one app. One round trip (`deleteMany`). */
