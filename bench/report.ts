@@ -136,14 +136,18 @@ export function chartSpec(results: SystemResult[], title: string): Record<string
     { system: r.name, library: r.library, metric: 'latest loads/s', value: r.phases.latest?.opsPerSecond.median },
     { system: r.name, library: r.library, metric: 'bytes stored (MB)', value: r.storedBytes === undefined ? undefined : r.storedBytes / 1024 / 1024 },
   ]).filter((v) => v.value !== undefined && v.value > 0);
-  const panel = (metric: string, log: boolean) => ({
+  const names = ran.map((r) => r.name);
+  const panel = (metric: string, log: boolean, labels: boolean) => ({
     title: metric,
     transform: [{ filter: { field: 'metric', equal: metric } }],
-    mark: { type: 'bar', tooltip: true },
-    width: 190,
+    mark: { type: 'bar' },
+    width: 200,
+    height: { step: 17 },
     encoding: {
-      y: { field: 'system', type: 'nominal', sort: ran.map((r) => r.name), title: null, axis: { labelLimit: 330 } },
-      x: { field: 'value', type: 'quantitative', title: log ? `${metric} (log scale)` : metric, scale: log ? { type: 'log' } : {} },
+      y: { field: 'system', type: 'nominal', sort: names, scale: { domain: names }, title: null, axis: labels ? {} : null },
+      // Log bars start at 10 (a log scale has no zero).
+      x: { field: 'value', type: 'quantitative', title: log ? `${metric} (log scale)` : metric, scale: log ? { type: 'log', domainMin: 10 } : {} },
+      ...(log ? { x2: { datum: 10 } } : {}),
       color: { field: 'library', type: 'nominal', title: 'library', scale: { domain: ['burr-edge', 'LangGraph.js', 'Mastra'], range: ['#1f6feb', '#d1242f', '#8250df'] } },
     },
   });
@@ -151,8 +155,9 @@ export function chartSpec(results: SystemResult[], title: string): Record<string
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: title, anchor: 'start', fontSize: 13 },
     data: { values },
-    hconcat: [panel('saves/s', true), { ...panel('latest loads/s', true), encoding: { ...panel('latest loads/s', true).encoding, y: { field: 'system', type: 'nominal', sort: ran.map((r) => r.name), axis: null } } }, { ...panel('bytes stored (MB)', false), encoding: { ...panel('bytes stored (MB)', false).encoding, y: { field: 'system', type: 'nominal', sort: ran.map((r) => r.name), axis: null } } }],
-    config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: null }, background: 'white' },
+    hconcat: [panel('saves/s', true, true), panel('latest loads/s', true, false), panel('bytes stored (MB)', false, false)],
+    resolve: { scale: { y: 'shared' } },
+    config: { font: 'Helvetica, Arial, sans-serif', view: { stroke: null }, background: 'white', axis: { labelFontSize: 11 }, axisY: { labelLimit: 0 } },
   };
 }
 
