@@ -4,8 +4,10 @@
  * the same servers and engines, in one run. Prints the tables; a full run without `--only`
  * also writes docs/benchmarks.md and docs/benchmarks.svg.
  *
- *   npm run bench                      20 apps × 200 steps, 3 measured runs (~15 min on 2 cores)
- *   npm run bench -- --quick           4 apps × 25 steps: same rows and columns, < 1 min
+ *   npm run bench                      20 apps × 200 steps, 3 measured runs (~10 min on 2 cores)
+ *   npm run bench -- --quick           4 apps × 25 steps: same rows and columns, < 1 min (the
+ *                                      first run on a clean clone also builds SqliteSaver's
+ *                                      better-sqlite3 and installs Node 22: ~1 more minute)
  *   npm run bench -- --only postgres   rows whose name or tags match (repeatable): a backend
  *                                      (libsql, postgres, pglite, neon, redis, mongodb,
  *                                      indexeddb, memory) or a peer (langgraph, mastra, peers)
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
   const md = [
     '# Benchmarks',
     '',
-    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Regenerate with \`npm run bench\` (~15 min); \`npm run bench -- --quick\` runs the same rows and columns at a smaller scale in under a minute and writes nothing.`,
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC. Regenerate with \`npm run bench\` (~10 min); \`npm run bench -- --quick\` runs the same rows and columns at a smaller scale in under a minute and writes nothing.`,
     '',
     '![Throughput and bytes stored per system](benchmarks.svg)',
     '',
