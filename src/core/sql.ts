@@ -113,10 +113,10 @@ export class BurrTable {
   }
 
   /** The row at a key, for telling an identical retry from a conflict. */
-  selectAtKey(key: { partitionKey: string; appId: string; sequenceId: number }, firstParam = 1): SqlStatement {
+  selectAtKey(key: { partitionKey: string; appId: string; sequenceId: number }, firstParam = 1, condition = ''): SqlStatement {
     const p = (i: number) => this.dialect.param(firstParam + i);
     return {
-      sql: `SELECT ${this.#selectList()} FROM ${this.#quoted} WHERE partition_key = ${p(0)} AND app_id = ${p(1)} AND sequence_id = ${p(2)} LIMIT 1`,
+      sql: `SELECT ${this.#selectList()} FROM ${this.#quoted} WHERE partition_key = ${p(0)} AND app_id = ${p(1)} AND sequence_id = ${p(2)}${condition ? ` AND ${condition}` : ''} LIMIT 1`,
       args: [key.partitionKey, key.appId, key.sequenceId],
     };
   }

@@ -126,10 +126,9 @@ export class SQLitePersister extends BaseStatePersister {
 
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
     const db = await this.#db();
-    const atKey = this.#table.selectAtKey(record);
     // Read the row back only when the insert did nothing (`changes()` counts the insert's rows on
     // this connection): a saved state is never copied back out, however large it is.
-    const key = { sql: atKey.sql.replace(/ LIMIT 1$/, ' AND changes() = 0 LIMIT 1'), args: atKey.args };
+    const key = this.#table.selectAtKey(record, 1, 'changes() = 0');
     // One write batch = one round trip (one HTTP request remotely) and one transaction:
     // insert unless the key is taken, then read what holds the key if the insert did not.
     const [insert, existing] = await db.batch(
