@@ -20,16 +20,8 @@ export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
 }
 
-interface CommonFlags {
-  authToken?: string;
-  table?: string;
-  namespace?: string;
-  redisUrl?: string;
-  redisToken?: string;
-  mongodbApiKey?: string;
-  postgresDriver?: 'auto' | 'neon' | 'pg';
-  partition?: string;
-}
+/** The store flags every command takes (see {@link StoreOptions}), and `--partition`. */
+type CommonFlags = Omit<StoreOptions, 'env'> & { partition?: string };
 
 const STORES_HELP = `
 Stores (<store>, <from>, <to>) are one URL-like argument each:
@@ -56,16 +48,8 @@ function addStoreOptions(command: Command): Command {
 }
 
 function storeOptions(flags: CommonFlags, io: CliIo): StoreOptions {
-  return {
-    authToken: flags.authToken,
-    table: flags.table,
-    namespace: flags.namespace,
-    redisUrl: flags.redisUrl,
-    redisToken: flags.redisToken,
-    mongodbApiKey: flags.mongodbApiKey,
-    postgresDriver: flags.postgresDriver,
-    env: io.env,
-  };
+  const { authToken, table, namespace, redisUrl, redisToken, mongodbApiKey, postgresDriver } = flags;
+  return { authToken, table, namespace, redisUrl, redisToken, mongodbApiKey, postgresDriver, env: io.env };
 }
 
 /** Every secret the run knows, to be scrubbed from anything printed. */

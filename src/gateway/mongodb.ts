@@ -238,7 +238,7 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
       reply = { status: 500, body: { error: 'the result could not be serialized', error_code: 'InternalServerError' } };
       payload = JSON.stringify(reply.body);
     }
-    if (new TextEncoder().encode(payload).byteLength > maxResultBytes && reply.status < 400) {
+    if (Buffer.byteLength(payload) > maxResultBytes && reply.status < 400) {
       reply = { status: 400, body: { error: `the result is larger than ${maxResultBytes} bytes`, error_code: 'ResultTooLarge' } };
       payload = JSON.stringify(reply.body);
     }

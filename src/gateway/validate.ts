@@ -60,12 +60,10 @@ export function checkFilter(filter: unknown, where = 'filter', depth = 0): Recor
 }
 
 function checkCondition(value: unknown, where: string, depth: number): void {
+  // Without operators it is a literal (a value, an array, a sub-document matched as a whole).
+  if (!isPlainRecord(value) || !Object.keys(value).some((k) => k.startsWith('$'))) return checkValue(value, where, depth);
   if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
-  if (Array.isArray(value)) return value.forEach((item, i) => checkValue(item, `${where}[${i}]`, depth + 1));
-  refuseCodeLike(value, where);
-  if (!isPlainRecord(value)) return; // a scalar, or a BSON value (ObjectId, Date, ...) from EJSON
   const keys = Object.keys(value);
-  if (!keys.some((k) => k.startsWith('$'))) return checkValue(value, where, depth);
   for (const key of keys) {
     if (!QUERY_OPERATORS.has(key)) refuseOperator(key, where);
     const operand = value[key];
@@ -77,15 +75,25 @@ function checkCondition(value: unknown, where: string, depth: number): void {
   }
 }
 
-/** A literal value: may be a nested document, but none of its keys may be an operator. */
+/** A literal operand of a filter: arrays and sub-documents are walked; no key may be an operator. */
 function checkValue(value: unknown, where: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
-  if (Array.isArray(value)) return value.forEach((item, i) => checkValue(item, `${where}[${i}]`, depth + 1));
-  refuseCodeLike(value, where);
-  if (!isPlainRecord(value)) return;
+  checkLiteral(value, where, depth, false);
+}
+
+/**
+ * Walks a literal — a filter's operand, or (`stored`) a document to insert — through arrays of
+ * any depth and sub-documents. No key may start with `$`; a stored document's keys may not hold
+ * `.` or NUL either; a filter operand may not be a regular expression or code.
+ */
+function checkLiteral(value: unknown, where: string, depth: number, stored: boolean): void {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply (more than ${MAX_DEPTH} levels)`);
+  if (Array.isArray(value)) return value.forEach((item, i) => checkLiteral(item, `${where}[${i}]`, depth + 1, stored));
+  if (!stored) refuseCodeLike(value, where);
+  if (!isPlainRecord(value)) return; // a scalar, or a BSON value (ObjectId, Date, ...) from EJSON
   for (const [key, inner] of Object.entries(value)) {
+    if (stored && (key.startsWith('$') || key.includes('.') || key.includes('\0'))) throw new GatewayRequestError(`${where}: the field name ${JSON.stringify(key)} is not allowed`);
     if (key.startsWith('$')) refuseOperator(key, where);
-    checkValue(inner, `${where}.${key}`, depth + 1);
+    checkLiteral(inner, `${where}.${key}`, depth + 1, stored);
   }
 }
 
@@ -122,20 +130,10 @@ export function checkInteger(value: unknown, where: string, min: number, max: nu
 }
 
 /** A document to insert: no `$`-prefixed or dotted field names at any depth, arrays of arrays included. */
-export function checkDocument(document: unknown, where = 'document', depth = 0): Record<string, unknown> {
+export function checkDocument(document: unknown, where = 'document'): Record<string, unknown> {
   if (!isPlainRecord(document)) throw new GatewayRequestError(`${where} must be an object`);
-  checkStoredValue(document, where, depth);
+  checkLiteral(document, where, 0, true);
   return document;
-}
-
-function checkStoredValue(value: unknown, where: string, depth: number): void {
-  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply (more than ${MAX_DEPTH} levels)`);
-  if (Array.isArray(value)) return value.forEach((item, i) => checkStoredValue(item, `${where}[${i}]`, depth + 1));
-  if (!isPlainRecord(value)) return;
-  for (const [key, inner] of Object.entries(value)) {
-    if (key.startsWith('$') || key.includes('.') || key.includes('\0')) throw new GatewayRequestError(`${where}: the field name ${JSON.stringify(key)} is not allowed`);
-    checkStoredValue(inner, `${where}.${key}`, depth + 1);
-  }
 }
 
 /** An aggregation pipeline of `$match`, `$sort`, `$group`, `$project`, `$limit`, `$skip` and `$count`. */

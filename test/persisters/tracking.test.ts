@@ -8,30 +8,11 @@ import { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, u
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseJson, type JsonValue } from '../../src/core/json.js';
 import { BurrTrackingLoader } from '../../src/persisters/tracking.js';
-import { FIXTURES_DIR } from '../interop/fixtures.js';
+import { TRACKING_DIR, revive, trackingExpected } from './tracking-fixture.js';
 
-interface Expected {
-  project: string;
-  partition_key: string;
-  app_ids: string[];
-  loads: { query: { partition_key: string; app_id: string; sequence_id: number | null }; result?: null | { app_id: string; sequence_id: number; position: string; status: string; state: Record<string, JsonValue> }; error?: string }[];
-}
-
-const expected = parseJson(readFileSync(join(FIXTURES_DIR, 'tracking-expected.json'), 'utf8')) as unknown as Expected;
-const storageDir = join(FIXTURES_DIR, 'tracking');
-
-/** `{"__BIG__": "digits"}` as the bigint it stands for. */
-function revive(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revive);
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '__BIG__') return BigInt((value as { __BIG__: string }).__BIG__);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
-  }
-  return value;
-}
+const expected = trackingExpected;
+const storageDir = TRACKING_DIR;
 
 const temps: string[] = [];
 function copyOfFixture(): string {

@@ -38,6 +38,7 @@ export type PipelineStage = Record<string, unknown>;
  * satisfies it structurally; so does {@link DataApiCollection}.
  */
 export interface MongoCollectionLike {
+  readonly dbName?: string;
   readonly collectionName?: string;
   insertOne(document: BurrDocument): Promise<unknown>;
   findOne(filter: BurrFilter, options: { sort: Record<string, 1 | -1>; projection?: Record<string, 0 | 1> }): Promise<unknown>;

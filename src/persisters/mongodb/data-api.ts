@@ -50,12 +50,14 @@ export class DataApiError extends Error {
 
 /** A Data API collection: the slice of a MongoDB `Collection` the persister needs, over HTTP. */
 export class DataApiCollection implements MongoCollectionLike {
+  readonly dbName: string;
   readonly collectionName: string;
   readonly #options: DataApiOptions;
   readonly #fetch: typeof fetch;
 
   constructor(options: DataApiOptions) {
     this.#options = options;
+    this.dbName = options.database;
     this.collectionName = options.collection;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }

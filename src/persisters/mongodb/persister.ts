@@ -76,22 +76,25 @@ export class MongoDBPersister extends BaseStatePersister {
   protected readonly backendName = 'mongodb';
   protected override readonly maxStateBytes = MAX_STATE_BYTES;
   readonly #collection: LazyClient<MongoCollectionLike>;
-  readonly #collectionName: string;
-  readonly #close: (() => Promise<void>) | undefined;
+  /** `db.collection` for messages; the factories name what they build. */
+  #label: string;
+  /** Closes what the persister owns: the client `fromValues` made, or one passed with `ownsClient`. */
+  #close: (() => Promise<void>) | undefined;
 
   constructor(options: MongoDBPersisterOptions) {
     super(options);
     const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
     if (options?.collection) {
       this.#collection = new LazyClient(options.collection);
-      this.#collectionName = typeof options.collection === 'function' ? 'collection' : options.collection.collectionName ?? 'collection';
+      const { dbName, collectionName = 'collection' } = typeof options.collection === 'function' ? {} : options.collection;
+      this.#label = dbName ? `${dbName}.${collectionName}` : collectionName;
       this.#close = undefined;
     } else if (options?.client) {
       const dbName = validateName('dbName', options.dbName ?? 'mydatabase', DATABASE_NAME, ctx);
       const collectionName = validateName('collectionName', options.collectionName ?? 'mystates', COLLECTION_NAME, ctx);
       const client = options.client;
       this.#collection = new LazyClient(client.db(dbName).collection(collectionName) as MongoCollectionLike);
-      this.#collectionName = `${dbName}.${collectionName}`;
+      this.#label = `${dbName}.${collectionName}`;
       this.#close = options.ownsClient ? () => client.close() : undefined;
     } else {
       throw new InvalidArgumentError('collection', 'a MongoDB Collection or MongoClient is required', ctx);
@@ -135,7 +138,7 @@ export class MongoDBPersister extends BaseStatePersister {
         return client.db(dbName).collection(collectionName) as MongoCollectionLike;
       },
     });
-    persister.#ownedClose = async () => {
+    persister.#close = async () => {
       await persister.#collection.settled();
       await client?.close();
     };
@@ -160,16 +163,11 @@ export class MongoDBPersister extends BaseStatePersister {
     validateName('database', database, DATABASE_NAME, ctx);
     validateName('collection', collection, COLLECTION_NAME, ctx);
     const transport = new DataApiCollection({ url, apiKey, database, collection, ...(dataSource ? { dataSource } : {}), ...(customFetch ? { fetch: customFetch } : {}) });
-    const persister = new this({ ...rest, collection: transport });
-    persister.#label = `${database}.${collection}`;
-    return persister as InstanceType<T>;
+    return new this({ ...rest, collection: transport }) as InstanceType<T>;
   }
 
-  #ownedClose: (() => Promise<void>) | undefined;
-  #label: string | undefined;
-
   protected get storageTarget(): string {
-    return `collection ${this.#label ?? this.#collectionName}`;
+    return `collection ${this.#label}`;
   }
 
   async #db(): Promise<MongoCollectionLike> {
@@ -221,7 +219,7 @@ export class MongoDBPersister extends BaseStatePersister {
       await (await this.#db()).insertOne(document);
       return { inserted: true };
     } catch (error) {
-      if (isKeyIndexDuplicate(error) || someCause(error, isKeyIndexDuplicate)) return { inserted: false, existing: null };
+      if (someCause(error, isKeyIndexDuplicate)) return { inserted: false, existing: null }; // the error or one it wraps
       throw error;
     }
   }
@@ -263,8 +261,7 @@ export class MongoDBPersister extends BaseStatePersister {
   }
 
   protected override async storageClose(): Promise<void> {
-    if (this.#ownedClose) await this.#ownedClose();
-    else if (this.#close) await this.#close();
+    await this.#close?.();
   }
 
   protected override classifyError(error: unknown): ErrorKind {

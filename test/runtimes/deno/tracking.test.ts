@@ -4,37 +4,20 @@
  * writing its last line. Needs no harness. Plain Deno.test and node:assert (no `jsr:`).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseJson } from '../../../src/core/json.js';
 import { BurrTrackingLoader } from '../../../src/persisters/tracking.js';
+import { TRACKING_DIR, revive, trackingExpected } from '../../persisters/tracking-fixture.js';
 
 interface DenoApi {
   test(definition: { name: string; fn: () => Promise<void> }): void;
 }
 const deno = (globalThis as unknown as { Deno: DenoApi }).Deno;
 
-const fixtures = fileURLToPath(new URL('../../../../shared/fixtures/burr-python/', import.meta.url));
-const expected = parseJson(readFileSync(join(fixtures, 'tracking-expected.json'), 'utf8')) as unknown as {
-  project: string;
-  partition_key: string;
-  app_ids: string[];
-  loads: { query: { partition_key: string; app_id: string; sequence_id: number | null }; result?: { app_id: string; sequence_id: number; position: string; status: string; state: Record<string, unknown> } | null; error?: string }[];
-};
+const expected = trackingExpected;
 
-function revive(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(revive);
-  if (value && typeof value === 'object') {
-    const keys = Object.keys(value);
-    if (keys.length === 1 && keys[0] === '__BIG__') return BigInt((value as { __BIG__: string }).__BIG__);
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, revive(v)]));
-  }
-  return value;
-}
-
-const loader = new BurrTrackingLoader({ storageDir: join(fixtures, 'tracking'), project: expected.project });
+const loader = new BurrTrackingLoader({ storageDir: TRACKING_DIR, project: expected.project });
 
 deno.test({
   name: `tracking (Deno): all ${expected.loads.length} loads of tracking-expected.json are what Burr returned`,
@@ -66,7 +49,7 @@ deno.test({
   name: 'tracking (Deno): a truncated last line is skipped',
   async fn() {
     const dir = mkdtempSync(join(tmpdir(), 'burr-edge-deno-tracking-'));
-    cpSync(join(fixtures, 'tracking'), dir, { recursive: true });
+    cpSync(TRACKING_DIR, dir, { recursive: true });
     appendFileSync(join(dir, expected.project, 'app-2', 'log.jsonl'), '{"type":"end_entry","action":"chat","exception":null,"state":{"cou');
     const copy = new BurrTrackingLoader({ storageDir: dir, project: expected.project });
     assert.equal((await copy.load(expected.partition_key, 'app-2'))?.sequenceId, 2);
