@@ -95,6 +95,7 @@ export function addGatewayCommand(root: Command, io: CliIo): void {
           ...(flags.quiet ? {} : { log: (entry) => void io.stderr.write(`${JSON.stringify(entry)}\n`) }),
         });
       } catch (error) {
+        if ((error as { code?: unknown })?.code === 'EADDRINUSE') throw new CliError(`${flags.host}:${flags.port} is in use: choose another --port (0 picks a free one)`);
         throw new CliError(error instanceof Error ? error.message.replace(/^createMongoDBGatewayHandler: /, '') : String(error));
       }
       io.stdout.write(`${gateway.url}\n`);

@@ -117,7 +117,7 @@ function packageName(specifier: string): string {
 beforeAll(() => {
   timed('build', () => execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: repo, stdio: 'pipe' }));
   tmp = mkdtempSync(join(tmpdir(), 'burr-edge-package-'));
-  const packed = timed('npm pack', () => run('npm', ['pack', '--pack-destination', tmp, '--json'], repo));
+  const packed = timed('npm pack', () => run('npm', ['pack', '--ignore-scripts', '--pack-destination', tmp, '--json'], repo));
   expect(packed.status, packed.output).toBe(0);
   pack = (JSON.parse(packed.output.slice(packed.output.indexOf('['))) as PackResult[])[0]!;
   packedFiles = pack.files.map((f) => f.path).sort();
