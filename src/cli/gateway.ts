@@ -5,7 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { CliIo } from './main.js';
-import { CliError } from './stores.js';
+import { CliError, positiveInt } from './stores.js';
 
 const HELP = `
 Environment:
@@ -32,14 +32,6 @@ interface GatewayFlags {
   quiet?: boolean;
 }
 
-function integer(name: string, min: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) throw new CliError(`${name} takes an integer of at least ${min}, got ${JSON.stringify(value)}`);
-    return n;
-  };
-}
-
 /** Resolves on the first SIGINT or SIGTERM. */
 function untilSignalled(): Promise<void> {
   return new Promise((resolve) => {
@@ -59,12 +51,12 @@ export function addGatewayCommand(root: Command, io: CliIo): void {
     .description("serve MongoDB Atlas's retired Data API request shapes for one database, for burr-edge's fetch transport")
     .requiredOption('--database <name>', 'the one database served')
     .requiredOption('--collection <names>', 'the collection(s) served, comma-separated')
-    .option('--port <n>', 'port to listen on (0: any free one)', integer('--port', 0), 8080)
+    .option('--port <n>', 'port to listen on (0: any free one)', (v) => positiveInt(v, '--port', true), 8080)
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--cors-origin <origin>', "answer browsers' CORS preflights for this origin ('*' for any)")
-    .option('--max-request-bytes <n>', 'largest request body (default 17 MiB)', integer('--max-request-bytes', 1024))
-    .option('--max-result-bytes <n>', 'largest response body (default 32 MiB)', integer('--max-result-bytes', 1024))
-    .option('--max-result-documents <n>', 'most documents find and aggregate return (default 1000)', integer('--max-result-documents', 1))
+    .option('--max-request-bytes <n>', 'largest request body (default 17 MiB)', (v) => positiveInt(v, '--max-request-bytes'))
+    .option('--max-result-bytes <n>', 'largest response body (default 32 MiB)', (v) => positiveInt(v, '--max-result-bytes'))
+    .option('--max-result-documents <n>', 'most documents find and aggregate return (default 1000)', (v) => positiveInt(v, '--max-result-documents'))
     .option('--quiet', 'no request log')
     .addHelpText('after', HELP)
     .action(async (flags: GatewayFlags) => {

@@ -11,7 +11,7 @@ import { stringifyJson } from '../core/json.js';
 import type { PersistedStateData } from '../core/types.js';
 import { copyStores, type CopyProgress } from './copy.js';
 import { addGatewayCommand } from './gateway.js';
-import { CliError, STORE_KINDS, openStore, type Store, type StoreOptions } from './stores.js';
+import { CliError, STORE_KINDS, openStore, positiveInt, type Store, type StoreOptions } from './stores.js';
 
 /** Where the command writes, and what it must never write. */
 export interface CliIo {
@@ -361,11 +361,6 @@ function program(io: CliIo, scrub: (text: string) => string): Command {
   return root;
 }
 
-function positiveInt(value: string, name: string, zero = false): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (!zero && n === 0)) throw new CliError(`${name} takes a ${zero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
-  return n;
-}
 
 /** Runs the command; resolves to the exit status. */
 export async function main(argv: string[], io: CliIo): Promise<number> {

@@ -17,6 +17,13 @@ export class CliError extends Error {
   }
 }
 
+/** A whole-number flag (`zero`: 0 allowed), or a CliError naming the flag. */
+export function positiveInt(value: string, name: string, zero = false): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (!zero && n === 0)) throw new CliError(`${name} takes a ${zero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** Options that say how to open stores (flags and environment). */
 export interface StoreOptions {
   /** libSQL remote token (`--auth-token`, else `LIBSQL_AUTH_TOKEN`). */
