@@ -27,6 +27,9 @@ export {
   BackendError,
   BurrKeyCollisionError,
   PersisterClosedError,
+  ConcurrentUpdateError,
+  NotFoundError,
+  NotSupportedError,
   isPersisterError,
   type PersisterErrorCode,
   type PersisterOperation,
@@ -43,7 +46,35 @@ export {
   type InsertOutcome,
   type LoadQuery,
   type ErrorKind,
+  type HistoryQuery,
+  type StoredHistoryRow,
+  type AppsQuery,
+  type StoredAppRow,
+  type StoredAppsPage,
+  type PruneQuery,
 } from './core/base.js';
-export type { PersistedStateData, PersistedStatus, SaveParams, ListAppIdsOptions, StateLoader, StateSaver, StatePersister } from './core/types.js';
+export type {
+  PersistedStateData,
+  PersistedStatus,
+  SaveParams,
+  ListAppIdsOptions,
+  StateLoader,
+  StateSaver,
+  StatePersister,
+  SessionLoader,
+  SessionPersister,
+  ForkSource,
+  ListHistoryOptions,
+  HistoryStep,
+  HistoryPage,
+  PageOptions,
+  AppSummary,
+  AppsPage,
+  PartitionKeysPage,
+  PruneOptions,
+  PruneResult,
+} from './core/types.js';
+export { initializeFrom, StepSaver, allApps, allHistory, allPartitionKeys, FORK_KEY, type InitializeFromOptions, type InitializeFromResult, type StepSaverOptions, type SessionLister } from './core/sessions.js';
+export type { PageMarker } from './core/cursor.js';
 export { IDENTIFIER_PATTERN } from './core/validation.js';
 export { InMemoryPersister } from './persisters/in-memory.js';

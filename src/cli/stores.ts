@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { PersistedStateData, StateLoader, StatePersister } from '../core/types.js';
 import { redactSecrets } from '../core/errors.js';
+import { allPartitionKeys } from '../core/sessions.js';
 
 /** A mistake of the user's: printed as it is, without a stack, exit code 2. */
 export class CliError extends Error {
@@ -336,7 +337,7 @@ const trackingKind: StoreKind = {
       kind: 'burr-tracking',
       label: `${join(storageDir, project)} (Burr tracking, project ${project})`,
       loader,
-      partitions: () => loader.listPartitionKeys(),
+      partitions: () => allPartitionKeys(loader),
       steps: (partitionKey, appId) => loader.steps(partitionKey, appId),
       count: (partitionKey, appId) => countSteps(loader.steps(partitionKey, appId)),
       close: () => loader.close(),

@@ -14,13 +14,31 @@ import {
   StateTooLargeError,
   isPersisterError,
   redactSecrets,
+  ConcurrentUpdateError,
+  NotSupportedError,
   type ErrorContext,
   type PersisterOperation,
 } from './errors.js';
 import { parseJson, stringifyJson, utf8Length, type JsonObject } from './json.js';
 import { isStateLike } from './brand.js';
-import type { ListAppIdsOptions, PersistedStateData, PersistedStatus, SaveParams } from './types.js';
+import type {
+  AppsPage,
+  ForkSource,
+  HistoryPage,
+  HistoryStep,
+  ListAppIdsOptions,
+  ListHistoryOptions,
+  PageOptions,
+  PartitionKeysPage,
+  PersistedStateData,
+  PersistedStatus,
+  PruneOptions,
+  PruneResult,
+  SaveParams,
+} from './types.js';
 import { normalizePartitionKey, validateAppId, validateLimit, validatePosition, validateSequenceId, validateStatus } from './validation.js';
+import { decodeAppsCursor, decodePartitionsCursor, encodeAppsCursor, encodePartitionsCursor, type PageMarker } from './cursor.js';
+import { FORK_KEY, parseForkSource } from './lineage.js';
 import { sameJsonText } from './compare.js';
 import { toIsoTimestamp } from './time.js';
 
@@ -32,6 +50,13 @@ export interface StoredRecord {
   position: string;
   status: PersistedStatus;
   stateJson: string;
+  /**
+   * Optimistic concurrency (`save({ expectedSequenceId })`): insert only if the app's latest
+   * sequence id is this (`null`: the app has no step). `undefined`: no condition.
+   */
+  expectedSequenceId?: number | null;
+  /** JSON text of the state's fork lineage (`__burr_edge_fork__`), for backends that keep it beside the state. */
+  forkedFromJson?: string;
 }
 
 /** A record as read back from storage; `createdAt` in whatever form the backend keeps it. */
@@ -39,8 +64,82 @@ export interface StoredRow extends StoredRecord {
   createdAt: string | number | Date;
 }
 
-/** What `storageInsert` reports: written, or the record that already holds the key. */
-export type InsertOutcome = { inserted: true } | { inserted: false; existing: StoredRecord | null };
+/**
+ * What `storageInsert` reports: written, or refused. A refused insert gives the record at the
+ * key (or `null` when the key is free or could not be read), and, when the record carried an
+ * `expectedSequenceId`, the app's latest sequence id as the store saw it (`null`: no step).
+ */
+export type InsertOutcome = { inserted: true } | { inserted: false; existing: StoredRecord | null; latestSequenceId?: number | null };
+
+/** What `listHistory` asks a backend for: up to `limit` steps, highest sequence id first. */
+export interface HistoryQuery {
+  partitionKey: string;
+  appId: string;
+  /** Rows wanted: the page size plus one (which tells the base class that an older page exists). */
+  limit: number;
+  /** Only sequence ids below this. */
+  before: number | undefined;
+  /** Return `stateJson` for every row. */
+  withState: boolean;
+}
+
+/** A step as `storageListHistory` returns it. */
+export interface StoredHistoryRow {
+  sequenceId: number;
+  position: string;
+  status: PersistedStatus;
+  createdAt: string | number | Date;
+  /** Required with `withState`. */
+  stateJson?: string;
+  /** The step's fork lineage as JSON text, when it has one (read beside the state, or out of it). */
+  forkedFromJson?: string | null;
+}
+
+/**
+ * What `listApps` asks a backend for. Apps are ordered by when they were last saved *as of the
+ * snapshot* — each app's newest step with a marker at or before `snapshot` — newest first, then
+ * by app id; steps saved after the snapshot do not move an app (nor list an app created since),
+ * so paging while other writers save shows every app once. `after` is the last app of the
+ * previous page: return only apps after it in that order.
+ */
+export interface AppsQuery {
+  partitionKey: string;
+  /** Rows wanted: the page size plus one. */
+  limit: number;
+  /** `undefined` on the first page: the backend picks the snapshot (its newest marker) and returns it. */
+  snapshot: PageMarker | undefined;
+  after: { marker: PageMarker; appId: string } | undefined;
+}
+
+/** One app as `storageListApps` returns it: its latest step now, placed by its marker as of the snapshot. */
+export interface StoredAppRow {
+  appId: string;
+  latestSequenceId: number;
+  position: string;
+  status: PersistedStatus;
+  /** When its latest step (or its most recent save) was stored. */
+  updatedAt: string | number | Date;
+  /** Its place in the ordering as of the snapshot, as the backend compares markers. */
+  marker: PageMarker;
+}
+
+export interface StoredAppsPage {
+  rows: StoredAppRow[];
+  /** The snapshot the page was read at: the query's, or on the first page the one the backend chose. */
+  snapshot: PageMarker;
+}
+
+/** What `prune` asks a backend to remove. */
+export interface PruneQuery {
+  /** `undefined`: every partition. */
+  partitionKey: string | undefined;
+  /** `undefined`: every app (of the partition). */
+  appId: string | undefined;
+  /** Remove only steps saved before this instant. */
+  olderThan: Date | undefined;
+  /** Keep each app's last this-many steps. */
+  keepLast: number | undefined;
+}
 
 /** What `load` asks a backend for, validated and normalized. */
 export interface LoadQuery {
@@ -63,6 +162,9 @@ export interface BasePersisterOptions {
    */
   assumeInitialized?: boolean;
 }
+
+/** Page size of the listings when no `limit` is given. */
+const DEFAULT_PAGE = 100;
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
 
@@ -160,8 +262,23 @@ export abstract class PersisterCore {
       sequenceId: validateSequenceId(params.sequenceId, ctx),
       position: validatePosition(params.position, ctx),
       status: validateStatus(params.status, ctx),
-      stateJson: this.serializeState(params.state, ctx),
+      stateJson: '',
     };
+    const serialized = this.serializedState(params.state, ctx);
+    record.stateJson = stringifyJson(serialized, ctx);
+    if (Object.prototype.hasOwnProperty.call(serialized, FORK_KEY)) record.forkedFromJson = stringifyJson(serialized[FORK_KEY] as JsonObject, ctx);
+    if (params.expectedSequenceId !== undefined) {
+      if (!this.supportsExpectedSequenceId) {
+        throw new NotSupportedError(`${this.backendName} does not implement expectedSequenceId: nothing was saved`, ctx);
+      }
+      if (params.expectedSequenceId !== null) {
+        const expected = validateSequenceId(params.expectedSequenceId, { ...ctx });
+        if (expected >= record.sequenceId) {
+          throw new InvalidArgumentError('expectedSequenceId', `must be below sequenceId (${record.sequenceId}), got ${expected}: the new step follows the one expected`, ctx);
+        }
+        record.expectedSequenceId = expected;
+      } else record.expectedSequenceId = null;
+    }
     if (this.maxStateBytes !== undefined) {
       const size = utf8Length(record.stateJson);
       if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes, ctx);
@@ -173,13 +290,16 @@ export abstract class PersisterCore {
   /** Extra per-backend checks on a prepared record (e.g. characters a database cannot hold). */
   protected checkRecord(_record: StoredRecord): void {}
 
-  protected serializeState(state: SaveParams['state'], ctx: ErrorContext): string {
-    if (isStateLike(state)) return stringifyJson(state.serialize(), ctx);
+  protected serializedState(state: SaveParams['state'], ctx: ErrorContext): JsonObject {
+    if (isStateLike(state)) return state.serialize() as JsonObject;
     if (typeof state !== 'object' || state === null || Array.isArray(state)) {
       throw new InvalidArgumentError('state', 'must be a plain object or a State', ctx);
     }
-    return stringifyJson(state, ctx);
+    return state as JsonObject;
   }
+
+  /** The backend implements `expectedSequenceId` atomically in `storageInsert`. */
+  protected readonly supportsExpectedSequenceId: boolean = false;
 
   /**
    * Validates, then inserts. When the insert reports a taken key without the record holding it
@@ -197,10 +317,18 @@ export abstract class PersisterCore {
     const outcome = await this.#guard('save', () => insert(record));
     if (outcome.inserted) return;
     let existing = outcome.existing;
-    if (existing === null && reread) existing = await this.#guard('save', () => reread(record));
+    // A store that evaluated the expectation read the key in the same operation: a free key is final.
+    const expectationChecked = record.expectedSequenceId !== undefined && outcome.latestSequenceId !== undefined;
+    if (existing === null && reread && !expectationChecked) existing = await this.#guard('save', () => reread(record));
     // A retry of a save whose response was lost finds its own record: that is success.
     if (existing && existing.position === record.position && existing.status === record.status && sameJsonText(existing.stateJson, record.stateJson)) {
       return;
+    }
+    if (record.expectedSequenceId !== undefined) {
+      throw new ConcurrentUpdateError(
+        { partitionKey: record.partitionKey, appId: record.appId, expectedSequenceId: record.expectedSequenceId, actualSequenceId: outcome.latestSequenceId },
+        this.context('save'),
+      );
     }
     throw new StateAlreadyExistsError(record, this.context('save'));
   }
@@ -249,18 +377,135 @@ export abstract class PersisterCore {
     await this.#guard('deleteApp', () => remove(key, app));
   }
 
-  protected toPersistedData(row: StoredRow): PersistedStateData {
-    const ctx = this.context('load');
-    const state = parseJson(row.stateJson, ctx);
+  protected async runListHistory(
+    partitionKey: string | null | undefined,
+    appId: string,
+    options: ListHistoryOptions | undefined,
+    select: ((query: HistoryQuery) => Promise<StoredHistoryRow[]>) | undefined,
+  ): Promise<HistoryPage> {
+    const operation = 'listHistory';
+    this.#assertOpen(operation);
+    const ctx = this.context(operation);
+    const key = normalizePartitionKey(partitionKey, ctx);
+    const app = validateAppId(appId, ctx);
+    const limit = validateLimit(options?.limit, ctx) ?? DEFAULT_PAGE;
+    const before = options?.before === undefined || options.before === null ? undefined : validateSequenceId(options.before, { ...ctx });
+    if (options?.withState !== undefined && typeof options.withState !== 'boolean') throw new InvalidArgumentError('withState', 'must be a boolean', ctx);
+    const withState = options?.withState === true;
+    if (!select) throw this.#unsupported(operation);
+    await this.#ensureReady(operation);
+    const rows = await this.#guard(operation, () => select({ partitionKey: key, appId: app, limit: limit + 1, before, withState }));
+    const page = rows.slice(0, limit);
+    const steps = page.map((row): HistoryStep => {
+      const step: HistoryStep = { sequenceId: Number(row.sequenceId), position: row.position, status: row.status, createdAt: toIsoTimestamp(row.createdAt) };
+      let lineage: unknown = row.forkedFromJson ? parseJson(row.forkedFromJson, ctx) : undefined;
+      if (withState) {
+        if (row.stateJson === undefined) throw new BackendError('the backend returned a step without its state', { ...ctx, retryable: false });
+        step.state = this.#parseState(row.stateJson, ctx);
+        lineage ??= step.state[FORK_KEY];
+      }
+      const forkedFrom = parseForkSource(lineage);
+      if (forkedFrom) step.forkedFrom = forkedFrom;
+      return step;
+    });
+    return { partitionKey: key, appId: app, steps, nextBefore: rows.length > limit ? steps[steps.length - 1]!.sequenceId : null };
+  }
+
+  protected async runListApps(
+    partitionKey: string | null | undefined,
+    options: PageOptions | undefined,
+    select: ((query: AppsQuery) => Promise<StoredAppsPage>) | undefined,
+  ): Promise<AppsPage> {
+    const operation = 'listApps';
+    this.#assertOpen(operation);
+    const ctx = this.context(operation);
+    const key = normalizePartitionKey(partitionKey, ctx);
+    const limit = validateLimit(options?.limit, ctx) ?? DEFAULT_PAGE;
+    const cursor = options?.cursor === undefined || options.cursor === null ? undefined : decodeAppsCursor(key, options.cursor, ctx);
+    if (!select) throw this.#unsupported(operation);
+    await this.#ensureReady(operation);
+    const result = await this.#guard(operation, () => select({ partitionKey: key, limit: limit + 1, snapshot: cursor?.snapshot, after: cursor?.after }));
+    const page = result.rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      partitionKey: key,
+      apps: page.map((row) => ({
+        appId: row.appId,
+        latestSequenceId: Number(row.latestSequenceId),
+        position: row.position,
+        status: row.status,
+        updatedAt: toIsoTimestamp(row.updatedAt),
+      })),
+      nextCursor: result.rows.length > limit && last ? encodeAppsCursor(key, { snapshot: result.snapshot, after: { marker: last.marker, appId: last.appId } }) : null,
+    };
+  }
+
+  protected async runListPartitionKeys(
+    options: PageOptions | undefined,
+    select: ((limit: number, after: string | undefined) => Promise<string[]>) | undefined,
+  ): Promise<PartitionKeysPage> {
+    const operation = 'listPartitionKeys';
+    this.#assertOpen(operation);
+    const ctx = this.context(operation);
+    const limit = validateLimit(options?.limit, ctx) ?? DEFAULT_PAGE;
+    const after = options?.cursor === undefined || options.cursor === null ? undefined : decodePartitionsCursor(options.cursor, ctx);
+    if (!select) throw this.#unsupported(operation);
+    await this.#ensureReady(operation);
+    const keys = await this.#guard(operation, () => select(limit + 1, after));
+    const page = keys.slice(0, limit);
+    return { partitionKeys: page, nextCursor: keys.length > limit ? encodePartitionsCursor(page[page.length - 1]!) : null };
+  }
+
+  protected async runPrune(options: PruneOptions, remove: ((query: PruneQuery) => Promise<number>) | undefined): Promise<PruneResult> {
+    const operation = 'prune';
+    this.#assertOpen(operation);
+    const ctx = this.context(operation);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'prune() takes one object argument', ctx);
+    const { olderThan, keepLast } = options;
+    if (olderThan === undefined && keepLast === undefined) {
+      throw new InvalidArgumentError('options', 'give olderThan, keepLast or both (to remove a whole app, use deleteApp)', ctx);
+    }
+    let cutoff: Date | undefined;
+    if (olderThan !== undefined) {
+      cutoff = olderThan instanceof Date ? new Date(olderThan.getTime()) : typeof olderThan === 'number' || typeof olderThan === 'string' ? new Date(olderThan) : new Date(NaN);
+      if (Number.isNaN(cutoff.getTime())) throw new InvalidArgumentError('olderThan', `must be a Date, an ISO 8601 text or epoch milliseconds, got ${String(olderThan)}`, ctx);
+    }
+    if (keepLast !== undefined && (typeof keepLast !== 'number' || !Number.isSafeInteger(keepLast) || keepLast < 1)) {
+      throw new InvalidArgumentError('keepLast', `must be a positive integer (an app's latest step is always kept), got ${String(keepLast)}`, ctx);
+    }
+    const scoped = Object.prototype.hasOwnProperty.call(options, 'partitionKey') && options.partitionKey !== undefined;
+    const key = scoped ? normalizePartitionKey(options.partitionKey, ctx) : undefined;
+    let app: string | undefined;
+    if (options.appId !== undefined) {
+      if (!scoped) throw new InvalidArgumentError('appId', 'needs partitionKey too (null for the empty partition)', ctx);
+      app = validateAppId(options.appId, ctx);
+    }
+    if (!remove) throw this.#unsupported(operation);
+    await this.#ensureReady(operation);
+    const deletedSteps = await this.#guard(operation, () => remove({ partitionKey: key, appId: app, olderThan: cutoff, keepLast }));
+    return { deletedSteps: Number(deletedSteps) };
+  }
+
+  #unsupported(operation: PersisterOperation): NotSupportedError {
+    return new NotSupportedError(`${this.backendName} does not implement ${operation}`, this.context(operation));
+  }
+
+  #parseState(stateJson: string, ctx: ErrorContext): JsonObject {
+    const state = parseJson(stateJson, ctx);
     if (typeof state !== 'object' || state === null || Array.isArray(state)) {
       throw new BackendError('stored state is not a JSON object', { ...ctx, retryable: false });
     }
+    return state as JsonObject;
+  }
+
+  protected toPersistedData(row: StoredRow): PersistedStateData {
+    const state = this.#parseState(row.stateJson, this.context('load'));
     return {
       partitionKey: row.partitionKey,
       appId: row.appId,
       sequenceId: Number(row.sequenceId),
       position: row.position,
-      state: state as JsonObject,
+      state,
       createdAt: toIsoTimestamp(row.createdAt),
       status: row.status,
     };
@@ -374,6 +619,50 @@ export abstract class BaseStatePersister extends PersisterCore {
   listAppIds(partitionKey: string | null | undefined, options?: ListAppIdsOptions): Promise<string[]> {
     return this.runListAppIds(partitionKey, options, (key, limit) => this.storageListAppIds(key, limit));
   }
+
+  /** Optional session storage: a backend implements what it can; the rest is `NotSupportedError`. */
+  protected storageListHistory?(query: HistoryQuery): Promise<StoredHistoryRow[]>;
+  protected storageListApps?(query: AppsQuery): Promise<StoredAppsPage>;
+  protected storageListPartitionKeys?(limit: number, after: string | undefined): Promise<string[]>;
+  protected storageDeleteApp?(partitionKey: string, appId: string): Promise<void>;
+  protected storagePrune?(query: PruneQuery): Promise<number>;
+
+  /**
+   * A page of an app's steps, newest first: sequence id, position, status, when saved, and with
+   * `withState: true` the state. Pass `nextBefore` as `before` for the next page. One round trip per page.
+   */
+  listHistory(partitionKey: string | null | undefined, appId: string, options?: ListHistoryOptions): Promise<HistoryPage> {
+    return this.runListHistory(partitionKey, appId, options, this.storageListHistory?.bind(this));
+  }
+
+  /**
+   * A page of a partition's apps, most recently saved first, each with its latest step. Pass
+   * `nextCursor` as `cursor` for the next page: the pages of one listing show each app that
+   * existed when it began exactly once, however many saves happen meanwhile. One round trip per page.
+   */
+  listApps(partitionKey: string | null | undefined, options?: PageOptions): Promise<AppsPage> {
+    return this.runListApps(partitionKey, options, this.storageListApps?.bind(this));
+  }
+
+  /** A page of the partition keys that hold at least one app, in ascending order. One round trip per page. */
+  listPartitionKeys(options?: PageOptions): Promise<PartitionKeysPage> {
+    return this.runListPartitionKeys(options, this.storageListPartitionKeys?.bind(this));
+  }
+
+  /** Deletes every step of one app, atomically. One round trip. Deleting an app that has no step does nothing. */
+  deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
+    const remove = this.storageDeleteApp?.bind(this);
+    return this.runDelete(partitionKey, appId, remove ?? (() => Promise.reject(new NotSupportedError(`${this.backendName} does not implement deleteApp`, this.context('deleteApp')))));
+  }
+
+  /**
+   * Removes old steps: those saved before `olderThan`, and/or all but each app's last `keepLast`
+   * (both given: a step goes only when both say so). An app's latest step is never removed —
+   * `deleteApp` removes an app. Scoped to one partition or app when given.
+   */
+  prune(options: PruneOptions): Promise<PruneResult> {
+    return this.runPrune(options, this.storagePrune?.bind(this));
+  }
 }
 
 /** Base for a read-only persister (Burr's `BaseStateLoader`). */
@@ -387,6 +676,25 @@ export abstract class BaseStateLoader extends PersisterCore {
 
   listAppIds(partitionKey: string | null | undefined, options?: ListAppIdsOptions): Promise<string[]> {
     return this.runListAppIds(partitionKey, options, (key, limit) => this.storageListAppIds(key, limit));
+  }
+
+  protected storageListHistory?(query: HistoryQuery): Promise<StoredHistoryRow[]>;
+  protected storageListApps?(query: AppsQuery): Promise<StoredAppsPage>;
+  protected storageListPartitionKeys?(limit: number, after: string | undefined): Promise<string[]>;
+
+  /** See {@link BaseStatePersister.listHistory}. */
+  listHistory(partitionKey: string | null | undefined, appId: string, options?: ListHistoryOptions): Promise<HistoryPage> {
+    return this.runListHistory(partitionKey, appId, options, this.storageListHistory?.bind(this));
+  }
+
+  /** See {@link BaseStatePersister.listApps}. */
+  listApps(partitionKey: string | null | undefined, options?: PageOptions): Promise<AppsPage> {
+    return this.runListApps(partitionKey, options, this.storageListApps?.bind(this));
+  }
+
+  /** See {@link BaseStatePersister.listPartitionKeys}. */
+  listPartitionKeys(options?: PageOptions): Promise<PartitionKeysPage> {
+    return this.runListPartitionKeys(options, this.storageListPartitionKeys?.bind(this));
   }
 }
 

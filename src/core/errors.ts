@@ -12,7 +12,10 @@ export type PersisterErrorCode =
   | 'SERIALIZATION'
   | 'STATE_TOO_LARGE'
   | 'BACKEND'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'CONCURRENT_UPDATE'
+  | 'NOT_FOUND'
+  | 'NOT_SUPPORTED';
 
 /** What was being done when the error happened. */
 export type PersisterOperation =
@@ -22,6 +25,11 @@ export type PersisterOperation =
   | 'load'
   | 'listAppIds'
   | 'deleteApp'
+  | 'listHistory'
+  | 'listApps'
+  | 'listPartitionKeys'
+  | 'prune'
+  | 'initializeFrom'
   | 'close'
   | 'construct';
 
@@ -92,6 +100,52 @@ export class StateAlreadyExistsError extends PersisterError {
     this.partitionKey = key.partitionKey;
     this.appId = key.appId;
     this.sequenceId = key.sequenceId;
+  }
+}
+
+/**
+ * `save({ expectedSequenceId })` found the app somewhere else: another writer (a second worker,
+ * another tab) saved a step since this one loaded it. Nothing was written. Load the latest step,
+ * re-apply the action to it, and save again with its sequence id as the expectation.
+ */
+export class ConcurrentUpdateError extends PersisterError {
+  readonly partitionKey: string;
+  readonly appId: string;
+  /** The latest sequence id the save expected (`null`: the app must not exist yet). */
+  readonly expectedSequenceId: number | null;
+  /** The app's latest sequence id in the store when the save was refused (`null`: no step), when the store reported it. */
+  readonly actualSequenceId: number | null | undefined;
+  constructor(
+    key: { partitionKey: string; appId: string; expectedSequenceId: number | null; actualSequenceId?: number | null | undefined },
+    context: ErrorContext = {},
+  ) {
+    const expected = key.expectedSequenceId === null ? 'no step yet' : `latest sequenceId ${key.expectedSequenceId}`;
+    const actual =
+      key.actualSequenceId === undefined ? 'it has moved on' : key.actualSequenceId === null ? 'it has no step' : `its latest is ${key.actualSequenceId}`;
+    super(
+      'CONCURRENT_UPDATE',
+      `partitionKey=${JSON.stringify(key.partitionKey)}, appId=${JSON.stringify(key.appId)} was expected to have ${expected}, but ${actual}: ` +
+        'another writer saved first and nothing was written (load the latest step, apply the action again, and save with expectedSequenceId set to its sequenceId)',
+      context,
+    );
+    this.partitionKey = key.partitionKey;
+    this.appId = key.appId;
+    this.expectedSequenceId = key.expectedSequenceId;
+    this.actualSequenceId = key.actualSequenceId;
+  }
+}
+
+/** What an operation needed is not stored, e.g. the step a fork starts from. */
+export class NotFoundError extends PersisterError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('NOT_FOUND', message, context);
+  }
+}
+
+/** The backend (or a custom persister) does not offer this operation or option. Nothing was sent. */
+export class NotSupportedError extends PersisterError {
+  constructor(message: string, context: ErrorContext = {}) {
+    super('NOT_SUPPORTED', message, context);
   }
 }
 

@@ -6,6 +6,7 @@ import { STATE_BRAND, isStateLike } from './brand.js';
 import { InvalidArgumentError } from './errors.js';
 import type { JsonObject } from './json.js';
 import { deserializeFields, serializeFields } from './serde.js';
+import { withoutLineage } from './lineage.js';
 
 type Fields = Record<string, unknown>;
 
@@ -107,7 +108,8 @@ export class State<T extends Fields = Fields> {
 
   /** Rebuilds a State from its serialized form, reviving tagged values. */
   static deserialize<T extends Fields = Fields>(data: Readonly<Record<string, unknown>>): State<T> {
-    return new State(deserializeFields(data) as T);
+    // A fork's lineage field is the kit's bookkeeping, not the application's state.
+    return new State(deserializeFields(withoutLineage(data as JsonObject)) as T);
   }
 
   /** Whether `value` is a State, also one created by another copy of this package. */

@@ -2,7 +2,19 @@
  * A persister that keeps records in memory, for tests and prototypes. It stores the same JSON
  * text the database backends store, so it behaves like them (big integers, duplicates, errors).
  */
-import { BaseStatePersister, type BasePersisterOptions, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
+import {
+  BaseStatePersister,
+  type AppsQuery,
+  type BasePersisterOptions,
+  type HistoryQuery,
+  type InsertOutcome,
+  type LoadQuery,
+  type PruneQuery,
+  type StoredAppsPage,
+  type StoredHistoryRow,
+  type StoredRecord,
+  type StoredRow,
+} from '../core/base.js';
 
 interface MemoryRow extends StoredRow {
   /** Insertion counter: orders records saved within the same millisecond. */
@@ -15,6 +27,7 @@ const appKey = (partitionKey: string, appId: string) => JSON.stringify([partitio
 /** Keeps records in this process's memory: for tests and prototypes. Same semantics as the database backends. */
 export class InMemoryPersister extends BaseStatePersister {
   protected readonly backendName = 'memory';
+  protected override readonly supportsExpectedSequenceId = true;
   readonly #rows = new Map<string, MemoryRow>();
   /** Each app's row with the highest sequence id, so `load(pk, app)` does not scan every row. */
   readonly #latest = new Map<string, MemoryRow>();
@@ -41,11 +54,15 @@ export class InMemoryPersister extends BaseStatePersister {
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
     const key = rowKey(record.partitionKey, record.appId, record.sequenceId);
     const existing = this.#rows.get(key);
-    if (existing) return { inserted: false, existing };
-    const row: MemoryRow = { ...record, createdAt: new Date().toISOString(), order: this.#counter++ };
-    this.#rows.set(key, row);
     const app = appKey(record.partitionKey, record.appId);
     const latest = this.#latest.get(app);
+    if (record.expectedSequenceId !== undefined && (latest?.sequenceId ?? null) !== record.expectedSequenceId) {
+      return { inserted: false, existing: existing ?? null, latestSequenceId: latest?.sequenceId ?? null };
+    }
+    if (existing) return { inserted: false, existing, latestSequenceId: latest?.sequenceId ?? null };
+    const { expectedSequenceId: _expected, ...stored } = record;
+    const row: MemoryRow = { ...stored, createdAt: new Date().toISOString(), order: this.#counter++ };
+    this.#rows.set(key, row);
     if (!latest || row.sequenceId > latest.sequenceId) this.#latest.set(app, row);
     return { inserted: true };
   }
@@ -77,11 +94,72 @@ export class InMemoryPersister extends BaseStatePersister {
   }
 
   /** Deletes every saved step of one app. */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, async (key, app) => {
-      for (const [k, row] of this.#rows) if (row.partitionKey === key && row.appId === app) this.#rows.delete(k);
-      this.#latest.delete(appKey(key, app));
+  protected override async storageDeleteApp(key: string, app: string): Promise<void> {
+    for (const [k, row] of this.#rows) if (row.partitionKey === key && row.appId === app) this.#rows.delete(k);
+    this.#latest.delete(appKey(key, app));
+  }
+
+  protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    const steps = [...this.#rows.values()]
+      .filter((row) => row.partitionKey === query.partitionKey && row.appId === query.appId && (query.before === undefined || row.sequenceId < query.before))
+      .sort((a, b) => b.sequenceId - a.sequenceId)
+      .slice(0, query.limit);
+    return steps.map((row) => ({
+      sequenceId: row.sequenceId,
+      position: row.position,
+      status: row.status,
+      createdAt: row.createdAt,
+      forkedFromJson: row.forkedFromJson ?? null,
+      ...(query.withState ? { stateJson: row.stateJson } : {}),
+    }));
+  }
+
+  /** Markers are the insertion counter: unique and increasing, so a snapshot is "counter ≤ S". */
+  protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const snapshot = typeof query.snapshot === 'number' ? query.snapshot : this.#counter - 1;
+    const markers = new Map<string, number>();
+    for (const row of this.#rows.values()) {
+      if (row.partitionKey !== query.partitionKey || row.order > snapshot) continue;
+      markers.set(row.appId, Math.max(markers.get(row.appId) ?? -1, row.order));
+    }
+    const after = query.after;
+    const ordered = [...markers]
+      .filter(([, marker]) => !after || marker < Number(after.marker))
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, query.limit);
+    const rows = ordered.map(([appId, marker]) => {
+      const latest = this.#latest.get(appKey(query.partitionKey, appId))!;
+      return { appId, latestSequenceId: latest.sequenceId, position: latest.position, status: latest.status, updatedAt: latest.createdAt, marker };
     });
+    return { rows, snapshot };
+  }
+
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    const keys = new Set<string>();
+    for (const row of this.#rows.values()) if (after === undefined || row.partitionKey > after) keys.add(row.partitionKey);
+    return [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).slice(0, limit);
+  }
+
+  protected override async storagePrune(query: PruneQuery): Promise<number> {
+    const byApp = new Map<string, MemoryRow[]>();
+    for (const row of this.#rows.values()) {
+      if (query.partitionKey !== undefined && row.partitionKey !== query.partitionKey) continue;
+      if (query.appId !== undefined && row.appId !== query.appId) continue;
+      const app = appKey(row.partitionKey, row.appId);
+      byApp.set(app, [...(byApp.get(app) ?? []), row]);
+    }
+    let deleted = 0;
+    for (const steps of byApp.values()) {
+      steps.sort((a, b) => b.sequenceId - a.sequenceId);
+      steps.forEach((row, rank) => {
+        if (rank === 0) return; // the latest step stays
+        if (query.keepLast !== undefined && rank < query.keepLast) return;
+        if (query.olderThan !== undefined && !(new Date(row.createdAt as string).getTime() < query.olderThan.getTime())) return;
+        this.#rows.delete(rowKey(row.partitionKey, row.appId, row.sequenceId));
+        deleted++;
+      });
+    }
+    return deleted;
   }
 
   /** How many records are stored (for tests). */

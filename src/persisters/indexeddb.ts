@@ -667,14 +667,12 @@ export class IndexedDBPersister extends BaseStatePersister {
   }
 
   /** Deletes every saved step of one app. One transaction. */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, (key, app) =>
-      this.#transact('deleteApp', 'both', 'readwrite', async (tx) => {
-        const steps = tx.objectStore(this.#stores.steps);
-        const keys = await steps.index(BY_APP_SEQUENCE).getAllKeys(this.#keyRange([key, app, -Infinity], [key, app, Infinity]));
-        await Promise.all([...keys.map((k) => callWrite(steps, 'delete', k)), callWrite(tx.objectStore(this.#stores.apps), 'delete', [key, app])]);
-      }),
-    );
+  protected override storageDeleteApp(key: string, app: string): Promise<void> {
+    return this.#transact('deleteApp', 'both', 'readwrite', async (tx) => {
+      const steps = tx.objectStore(this.#stores.steps);
+      const keys = await steps.index(BY_APP_SEQUENCE).getAllKeys(this.#keyRange([key, app, -Infinity], [key, app, Infinity]));
+      await Promise.all([...keys.map((k) => callWrite(steps, 'delete', k)), callWrite(tx.objectStore(this.#stores.apps), 'delete', [key, app])]);
+    });
   }
 
   protected override async storageClose(): Promise<void> {

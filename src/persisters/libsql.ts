@@ -159,10 +159,8 @@ WHERE NOT EXISTS (SELECT 1 FROM "${this.#table.name}" WHERE partition_key = ? AN
   }
 
   /** Deletes every saved step of one app. One round trip. */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, async (key, app) => {
-      await (await this.#db()).execute(this.#table.deleteApp(key, app));
-    });
+  protected override async storageDeleteApp(key: string, app: string): Promise<void> {
+    await (await this.#db()).execute(this.#table.deleteApp(key, app));
   }
 
   protected override async storageClose(): Promise<void> {

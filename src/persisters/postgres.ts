@@ -279,10 +279,8 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
   }
 
   /** Deletes every saved step of one app. One round trip. */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, async (key, app) => {
-      await this.#query(this.#table.deleteApp(key, app));
-    });
+  protected override async storageDeleteApp(key: string, app: string): Promise<void> {
+    await this.#query(this.#table.deleteApp(key, app));
   }
 
   protected override async storageClose(): Promise<void> {

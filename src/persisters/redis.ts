@@ -587,11 +587,9 @@ export class RedisPersister extends BaseStatePersister {
    * entries in both sorted sets, and moves the partition's latest pointer off the app. Apps with
    * a sequence id of 100000 or more are refused (a `BackendError`; nothing is deleted).
    */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, async (key, app) => {
-      const k = this.#keys;
-      await this.#run(WRITE, false, [k.partition(key), k.recentApps(key), k.latestRecord(key)], ['del', app, `${k.partition(key)}:`]);
-    });
+  protected override async storageDeleteApp(key: string, app: string): Promise<void> {
+    const k = this.#keys;
+    await this.#run(WRITE, false, [k.partition(key), k.recentApps(key), k.latestRecord(key)], ['del', app, `${k.partition(key)}:`]);
   }
 
   protected override classifyError(error: unknown): ErrorKind {

@@ -143,15 +143,19 @@ export class BurrTrackingLoader extends BaseStateLoader {
     }
   }
 
-  /** Every partition key named by an app of the project (`''` for Burr's `None`), sorted. */
-  async listPartitionKeys(): Promise<string[]> {
-    await this.initialize();
+  /** The partition keys named by the project's apps (`''` for Burr's `None`), ascending, one page after `after`. */
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    const all = await this.#partitionKeys();
+    return (after === undefined ? all : all.filter((key) => key > after)).slice(0, limit);
+  }
+
+  async #partitionKeys(): Promise<string[]> {
     const keys = new Set<string>();
     for (const appId of await readdir(this.#projectDir)) {
       const key = await this.#partitionOf(appId);
       if (key !== undefined && (await statOrNull(join(this.#projectDir, appId, LOG)))?.isFile()) keys.add(key);
     }
-    return [...keys].sort();
+    return [...keys].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
   /** The apps of a partition, most recently written log first. */

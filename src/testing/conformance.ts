@@ -10,6 +10,8 @@ import { State } from '../core/state.js';
 import type { PersistedStateData, SaveParams, StatePersister } from '../core/types.js';
 import { equal, jsonEquals, ok, rejectsWith } from './assert.js';
 import type { Fault } from './instrument.js';
+import { roundTripsOf, step, uniqueId, withSubject } from './helpers.js';
+import { sessionCases } from './sessions.js';
 
 /** A persister under test, with the probes the suite uses when the target offers them. */
 export interface ConformanceSubject {
@@ -60,6 +62,11 @@ export interface ConformanceTarget {
    * write (MongoDB's `insertOne`). @default 1
    */
   takenKeySaveRoundTrips?: 1 | 2;
+  /**
+   * Round trips where the store cannot do an operation in one (each defaults to 1): a save with
+   * `expectedSequenceId`, `prune`.
+   */
+  sessionRoundTrips?: { conditionalSave?: number; prune?: number };
   /** Its subjects inject transport faults (`failNext`): the fault cases run. */
   injectsFaults?: boolean;
   /** What the storage can hold; the suite checks the documented behaviour either way. */
@@ -77,45 +84,18 @@ export interface ConformanceCapabilities {
   nulAndLoneSurrogates?: boolean;
   /** The persister has `deleteApp`. `false`: the deleteApp case is not run. */
   deleteApp?: boolean;
+  /**
+   * The persister has the session API (`expectedSequenceId`, `listHistory`, `listApps`,
+   * `listPartitionKeys`, `prune`). `false`: those cases are not run.
+   */
+  sessions?: boolean;
 }
 
 export interface ConformanceCase {
   name: string;
   /** What the target must offer for the case to apply; a case that does not apply is not registered. */
-  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp' | 'reopen';
+  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp' | 'reopen' | 'sessions';
   run(target: ConformanceTarget): Promise<void>;
-}
-
-type SubjectFn = (subject: ConformanceSubject, id: string) => Promise<void>;
-let counter = 0;
-
-function uniqueId(): string {
-  counter++;
-  return `c${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-}
-
-function withSubject(run: SubjectFn, options: { initialize?: boolean } = {}): (target: ConformanceTarget) => Promise<void> {
-  return async (target) => {
-    const id = uniqueId();
-    const subject = await target.create({ id });
-    try {
-      if (options.initialize !== false) await subject.persister.initialize();
-      await run(subject, id);
-    } finally {
-      await subject.persister.close().catch(() => undefined);
-      await subject.dispose?.();
-    }
-  };
-}
-
-function step(partitionKey: string | null | undefined, appId: string, sequenceId: number, state: JsonObject | State = { n: sequenceId }, extra: Partial<SaveParams> = {}): SaveParams {
-  return { partitionKey, appId, sequenceId, position: `step-${sequenceId}`, state, status: 'completed', ...extra };
-}
-
-async function roundTripsOf(subject: ConformanceSubject, run: () => Promise<unknown>): Promise<number> {
-  const before = subject.roundTrips!();
-  await run();
-  return subject.roundTrips!() - before;
 }
 
 function checkRecord(actual: PersistedStateData | null, expected: Omit<PersistedStateData, 'createdAt'>, message: string): void {
@@ -562,6 +542,7 @@ const cases: ConformanceCase[] = [
       await rejectsWith(() => persister.save(step('p', 'app', 0)), 'CLOSED', 'save after close');
     }),
   },
+  ...sessionCases,
 ];
 
 /**
@@ -578,6 +559,7 @@ export function conformanceCases(target?: ConformanceTarget): ConformanceCase[] 
     faults: target.injectsFaults === true,
     deleteApp: target.capabilities?.deleteApp !== false,
     reopen: target.reopens === true,
+    sessions: target.capabilities?.sessions !== false,
   };
   return cases.filter((c) => c.requires === undefined || offers[c.requires]);
 }

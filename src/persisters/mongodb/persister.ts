@@ -254,10 +254,8 @@ export class MongoDBPersister extends BaseStatePersister {
   }
 
   /** Deletes every saved step of one app. One round trip (`deleteMany`). */
-  async deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    await this.runDelete(partitionKey, appId, async (key, app) => {
-      await (await this.#db()).deleteMany({ partition_key: storedPartitionKey(key), app_id: app });
-    });
+  protected override async storageDeleteApp(key: string, app: string): Promise<void> {
+    await (await this.#db()).deleteMany({ partition_key: storedPartitionKey(key), app_id: app });
   }
 
   protected override async storageClose(): Promise<void> {
