@@ -1,5 +1,5 @@
 /** burr-edge's side of the workload: one Session over any persister. Browser-safe. */
-import type { StatePersister } from '../src/core/types.js';
+import type { SessionPersister } from '../src/core/types.js';
 import type { Session } from './runner.js';
 import type { AgentState } from './workload.js';
 
@@ -8,20 +8,25 @@ const PARTITION = 'bench';
 export type Extra = Pick<Session, 'requests' | 'bytesSent' | 'storedBytes'> & { dispose?: () => Promise<void> };
 
 /** A Session over any burr-edge persister: the one API every backend shares. */
-export function burrSession(persister: StatePersister & { close(): Promise<void> }, extra: Extra): Session {
+export function burrSession(persister: SessionPersister & { close(): Promise<void> }, extra: Extra): Session {
   const state = (row: { state: unknown } | null) => row?.state;
+  // Listing pages walk the wide partition with its cursor, from the start again after the last page.
+  let cursor: string | null = null;
   return {
     save: (app, step, s: AgentState) => persister.save({ partitionKey: PARTITION, appId: app, sequenceId: step, position: 'agent', state: s as unknown as Record<string, unknown>, status: 'completed' }),
     loadLatest: async (app) => state(await persister.load(PARTITION, app)),
     loadStep: async (app, step) => state(await persister.load(PARTITION, app, step)),
     list: async () => (await persister.listAppIds(PARTITION)).length,
-    // Until listHistory exists: one load per step of the page.
+    // One listHistory page: `size` steps, newest first, with their states (one round trip).
     async historyPage(app, newest, size) {
-      const out: unknown[] = [];
-      for (let s = newest; s > newest - size; s--) out.push(state(await persister.load(PARTITION, app, s)));
-      return out;
+      const page = await persister.listHistory(PARTITION, app, { limit: size, before: newest + 1, withState: true });
+      return page.steps.map((s) => s.state);
     },
-    listPage: async (size) => (await persister.listAppIds(PARTITION, { limit: size })).length,
+    async listPage(size) {
+      const page = await persister.listApps(PARTITION, { limit: size, cursor });
+      cursor = page.nextCursor;
+      return page.apps.length;
+    },
     requests: extra.requests,
     bytesSent: extra.bytesSent,
     storedBytes: extra.storedBytes,

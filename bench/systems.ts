@@ -14,6 +14,7 @@ import { MongoDBSaver } from '@langchain/langgraph-checkpoint-mongodb';
 import { createClient } from '@libsql/client';
 import { Redis as IORedis } from 'ioredis';
 import { BSON, MongoClient, type CommandStartedEvent } from 'mongodb';
+import type { SessionPersister } from '../src/core/types.js';
 import pg from 'pg';
 import ws from 'ws';
 import { InMemoryPersister } from '../src/index.js';
@@ -46,7 +47,8 @@ function fromTarget(
       const id = `${label}_${Date.now().toString(36)}`;
       const subject = await target.create({ id, ...(options.tableName === false ? {} : { tableName: `burr_${id}` }) });
       await subject.persister.initialize();
-      return burrSession(subject.persister, {
+      // Every burr-edge backend is a SessionPersister; the conformance subject's type only promises Burr's methods.
+      return burrSession(subject.persister as typeof subject.persister & SessionPersister, {
         requests: subject.roundTrips,
         bytesSent: sent,
         storedBytes: options.stored ? () => options.stored!(subject, id) : undefined,
