@@ -3,7 +3,7 @@
  * through the same runner as every other row. IndexedDB transactions are counted by wrapping
  * `IDBDatabase.prototype.transaction` (the persister's only way to the database).
  */
-import { IndexedDBPersister } from '../src/persisters/indexeddb.js';
+import { IndexedDBPersister } from '../src/persisters/indexeddb/index.js';
 import { burrSession } from './burr-session.js';
 import { measureSystem, type SystemResult } from './runner.js';
 import type { Scale } from './workload.js';

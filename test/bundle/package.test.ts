@@ -221,7 +221,7 @@ describe('the installed modules', () => {
       '@neondatabase/serverless': ['dist/cli/stores.js', 'dist/persisters/postgres.js'],
       '@upstash/redis': ['dist/cli/stores.js', 'dist/persisters/redis.js'],
       pg: ['dist/cli/stores.js'],
-      idb: ['dist/persisters/indexeddb.js'],
+      idb: ['dist/persisters/indexeddb/schema.js'],
       // The gateway, the bin's MongoDB stores and its gateway command, and Node's build of burr-edge/mongodb; never the edge build (index.js).
       mongodb: ['dist/cli/gateway.js', 'dist/cli/stores.js', 'dist/gateway/mongodb.js', 'dist/persisters/mongodb/node.js'],
     });

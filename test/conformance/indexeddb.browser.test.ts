@@ -5,7 +5,7 @@
  * raw connection that reads the stored records around the persister.
  */
 import { describe, it } from 'vitest';
-import { IndexedDBPersister } from '../../src/persisters/indexeddb.js';
+import { IndexedDBPersister } from '../../src/persisters/indexeddb/index.js';
 import { countCalls, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
 
 function settle<T>(request: IDBRequest<T>): Promise<T> {

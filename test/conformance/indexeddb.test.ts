@@ -12,7 +12,7 @@ import 'fake-indexeddb/auto';
 import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
 import { unwrap } from 'idb';
 import { describe, expect, it } from 'vitest';
-import { IndexedDBError, IndexedDBPersister, createStateStores, openStateDatabase, type IdbDatabaseLike, type IdbTransactionLike, type VersionChangeInfo } from '../../src/persisters/indexeddb.js';
+import { IndexedDBError, IndexedDBPersister, createStateStores, openStateDatabase, type IdbDatabaseLike, type IdbTransactionLike, type VersionChangeInfo } from '../../src/persisters/indexeddb/index.js';
 import { countCalls, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
 import { isPersisterError, type PersisterError, type SaveParams } from '../../src/index.js';
 

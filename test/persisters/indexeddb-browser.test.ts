@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type * as IndexedDBModule from '../../src/persisters/indexeddb.js';
+import type * as IndexedDBModule from '../../src/persisters/indexeddb/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const executablePath = process.env.BURR_CHROMIUM ?? '/usr/bin/chromium';
@@ -40,7 +40,7 @@ const profiles: string[] = [];
 
 beforeAll(async () => {
   const bundle = await build({
-    stdin: { contents: "export * from './src/persisters/indexeddb.ts';", resolveDir: root, loader: 'ts', sourcefile: 'idb-test-entry.ts' },
+    stdin: { contents: "export * from './src/persisters/indexeddb/index.ts';", resolveDir: root, loader: 'ts', sourcefile: 'idb-test-entry.ts' },
     bundle: true,
     format: 'iife',
     globalName: 'burr',
