@@ -272,7 +272,10 @@ export abstract class PersisterCore {
         throw new NotSupportedError(`${this.backendName} does not implement expectedSequenceId: nothing was saved`, ctx);
       }
       if (params.expectedSequenceId !== null) {
-        const expected = validateSequenceId(params.expectedSequenceId, { ...ctx });
+        const expected = params.expectedSequenceId;
+        if (typeof expected !== 'number' || !Number.isSafeInteger(expected) || expected < 0) {
+          throw new InvalidArgumentError('expectedSequenceId', `must be a non-negative integer or null, got ${typeof expected === 'number' ? expected : typeof expected}`, ctx);
+        }
         if (expected >= record.sequenceId) {
           throw new InvalidArgumentError('expectedSequenceId', `must be below sequenceId (${record.sequenceId}), got ${expected}: the new step follows the one expected`, ctx);
         }
