@@ -375,6 +375,92 @@ describe('indexeddb (fake-indexeddb): layout, costs and browser realities', () =
     await persister.close();
   });
 
+  /** The layout before by_app_order (burr-edge ≤ the sessions release), created by hand at `version`. */
+  const layoutOne = (db: IDBDatabase) => {
+    db.createObjectStore('burr_state', { keyPath: 'save_order', autoIncrement: true }).createIndex('by_app_sequence', ['partition_key', 'app_id', 'sequence_id'], { unique: true });
+    db.createObjectStore('burr_state_apps', { keyPath: ['partition_key', 'app_id'] }).createIndex('by_recency', ['partition_key', 'recency']);
+  };
+
+  /** Every app id of a listing, two per page, with `between` run after each page. */
+  async function listIds(persister: IndexedDBPersister, partitionKey: string, between: (page: number) => Promise<void>): Promise<string[]> {
+    const ids: string[] = [];
+    let cursor: string | null = null;
+    let page = 0;
+    do {
+      const result = await persister.listApps(partitionKey, { limit: 2, cursor });
+      ids.push(...result.apps.map((a) => a.appId));
+      cursor = result.nextCursor;
+      if (cursor) await between(page++);
+    } while (cursor);
+    return ids;
+  }
+
+  it('a layout-1 database (no by_app_order): opened at its fixed version it works as is; opened by the persister it gets the index with one version bump', async () => {
+    const factory = new IDBFactory();
+    (await rawOpen(factory, 'layout1', 1, layoutOne)).close();
+    const fixed = IndexedDBPersister.fromValues({ indexedDB: factory, dbName: 'layout1', version: 1, onVersionChange: () => undefined });
+    await fixed.initialize();
+    for (const app of ['a', 'b', 'c', 'd', 'e']) await fixed.save(step(app, 0));
+    await fixed.save(step('b', 1));
+    // Saves between pages: listed and unlisted apps move, a new app appears; the listing stays as it began.
+    const expected = await fixed.listAppIds('p');
+    const between = (persister: IndexedDBPersister, round: string) => async (page: number) => {
+      const latest = async (app: string) => (await persister.load('p', app))!.sequenceId;
+      await persister.save(step(expected[page]!, (await latest(expected[page]!)) + 1));
+      await persister.save(step(expected[expected.length - 1]!, (await latest(expected[expected.length - 1]!)) + 1));
+      await persister.save(step(`new-${round}-${page}`, 0));
+    };
+    expect(await listIds(fixed, 'p', between(fixed, 'fixed'))).toEqual(expected);
+    const raw = await rawOpen(factory, 'layout1');
+    expect(raw.version).toBe(1); // a fixed version is the app's: the persister does not bump it
+    raw.close();
+
+    // The persister opening the database itself adds the index, built from the records already there.
+    const upgraded = IndexedDBPersister.fromValues({ indexedDB: factory, dbName: 'layout1' });
+    await upgraded.initialize();
+    const db = await rawOpen(factory, 'layout1');
+    expect(db.version).toBe(2);
+    const store = db.transaction('burr_state', 'readonly').objectStore('burr_state');
+    expect([...store.indexNames].sort()).toEqual(['by_app_order', 'by_app_sequence']);
+    const stored = await request(store.count());
+    expect(await request(store.index('by_app_order').count())).toBe(stored);
+    db.close();
+    // The tab at the old fixed version was told and must reload; the upgraded one has all its data.
+    await expect(fixed.load('p', 'a')).rejects.toMatchObject({ reason: 'newer-version' });
+    const again = await upgraded.listAppIds('p');
+    expect(await listIds(upgraded, 'p', between(upgraded, 'upgraded'))).toEqual(again);
+    await Promise.all([fixed.close(), upgraded.close()]);
+  });
+
+  it('forked_from is stored beside the state on a fork\'s first step only', async () => {
+    const factory = new IDBFactory();
+    const persister = new IndexedDBPersister({ indexedDB: factory, dbName: 'lineage' });
+    await persister.initialize();
+    await persister.save(step('source', 0));
+    await persister.save(step('branch', 0, { n: 0, __burr_edge_fork__: { partition_key: 'p', app_id: 'source', sequence_id: 0 } }));
+    await persister.save(step('branch', 1));
+    const [first, second] = await rawSteps(factory, 'lineage', 'p', 'branch');
+    expect(JSON.parse((first as RawStep & { forked_from: string }).forked_from)).toEqual({ partition_key: 'p', app_id: 'source', sequence_id: 0 });
+    expect(second).not.toHaveProperty('forked_from');
+    expect((await persister.listHistory('p', 'branch')).steps.map((s) => s.forkedFrom)).toEqual([undefined, { partitionKey: 'p', appId: 'source', sequenceId: 0 }]);
+    await persister.close();
+  });
+
+  it('prune that removes an app\'s most recent save (an older step saved last) moves the app to its newest remaining save', async () => {
+    const factory = new IDBFactory();
+    const persister = new IndexedDBPersister({ indexedDB: factory, dbName: 'prune-recency' });
+    await persister.initialize();
+    await persister.save(step('a', 5));
+    await persister.save(step('b', 0));
+    await persister.save(step('a', 3)); // a's most recent save, not its latest step
+    expect(await persister.listAppIds('p')).toEqual(['a', 'b']);
+    expect((await persister.prune({ partitionKey: 'p', keepLast: 1 })).deletedSteps).toBe(1);
+    expect(await persister.listAppIds('p')).toEqual(['b', 'a']);
+    expect(await persister.load('p', null)).toMatchObject({ appId: 'b', sequenceId: 0 });
+    expect((await persister.listApps('p')).apps.map((a) => [a.appId, a.latestSequenceId])).toEqual([['b', 0], ['a', 5]]);
+    await persister.close();
+  });
+
   it('refuses bad options at construction', () => {
     expect(() => new IndexedDBPersister({ dbName: '' })).toThrow(/dbName/);
     expect(() => new IndexedDBPersister({ storeName: '' })).toThrow(/storeName/);

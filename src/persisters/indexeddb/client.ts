@@ -4,11 +4,25 @@
  */
 import { BackendError, type ErrorContext } from '../../core/errors.js';
 
+/** The slice of an `idb` cursor (`IDBPCursor`) this persister uses: `continue` resolves to the cursor moved on, or `null` at the end. */
+export interface IdbCursorLike {
+  readonly key: IDBValidKey;
+  readonly primaryKey: IDBValidKey;
+  continue(key?: IDBValidKey): Promise<this | null>;
+}
+
+/** A cursor that also reads the record (`IDBPCursorWithValue`). */
+export interface IdbCursorWithValueLike extends IdbCursorLike {
+  readonly value: unknown;
+}
+
 /** The slice of an `idb` index (`IDBPIndex`) this persister uses. */
 export interface IdbIndexLike {
   get(query: IDBValidKey | IDBKeyRange): Promise<unknown>;
   getAll(query?: IDBValidKey | IDBKeyRange | null, count?: number): Promise<unknown[]>;
   getAllKeys(query?: IDBValidKey | IDBKeyRange | null, count?: number): Promise<IDBValidKey[]>;
+  openCursor(query?: IDBValidKey | IDBKeyRange | null, direction?: IDBCursorDirection): Promise<IdbCursorWithValueLike | null>;
+  openKeyCursor(query?: IDBValidKey | IDBKeyRange | null, direction?: IDBCursorDirection): Promise<IdbCursorLike | null>;
 }
 
 /**
@@ -23,6 +37,8 @@ export interface IdbObjectStoreLike {
   put?: ((value: never) => Promise<IDBValidKey>) | undefined;
   delete?: ((query: never) => Promise<void>) | undefined;
   index(name: string): IdbIndexLike;
+  /** Read to learn whether an index of a newer layout exists; a wrapper without it gets the fallback. */
+  readonly indexNames?: { contains(name: string): boolean };
 }
 
 /** The slice of an `idb` transaction (`IDBPTransaction`) this persister uses. */

@@ -6,12 +6,18 @@ import {
   BaseStatePersister,
   defaultErrorKind,
   type BasePersisterOptions,
+  type AppsQuery,
   type ErrorKind,
+  type HistoryQuery,
   type InsertOutcome,
   type LoadQuery,
+  type PruneQuery,
+  type StoredAppsPage,
+  type StoredHistoryRow,
   type StoredRecord,
   type StoredRow,
 } from '../../core/base.js';
+import type { PageMarker } from '../../core/cursor.js';
 import { BackendError, InvalidArgumentError, NotInitializedError, type PersisterOperation } from '../../core/errors.js';
 import { IndexedDBError, type IdbDatabaseLike, type IdbDurability, type IdbOpener, type IdbTransactionLike, type IndexedDBLocation, type VersionChangeInfo } from './client.js';
 import {
@@ -30,6 +36,7 @@ import {
   type AppRecord,
   type StepRecord,
 } from './schema.js';
+import { keyRanges, listApps, listHistory, listPartitionKeys, prune } from './sessions.js';
 
 
 export interface IndexedDBPersisterOptions extends BasePersisterOptions, IndexedDBLocation {
@@ -72,6 +79,7 @@ function errorText(error: unknown): string {
 
 export class IndexedDBPersister extends BaseStatePersister {
   protected readonly backendName = 'indexeddb';
+  protected override readonly supportsExpectedSequenceId = true;
   readonly #dbName: string;
   readonly #storeName: string;
   readonly #stores: { steps: string; apps: string };
@@ -273,9 +281,7 @@ export class IndexedDBPersister extends BaseStatePersister {
   }
 
   #keyRange(lower: IDBValidKey, upper: IDBValidKey): IDBKeyRange {
-    const KeyRange = (globalThis as { IDBKeyRange?: typeof IDBKeyRange }).IDBKeyRange;
-    if (!KeyRange) throw Object.assign(new Error('IDBKeyRange is not defined (in Node, import "fake-indexeddb/auto" for the classes idb needs)'), { name: 'NoIndexedDB' });
-    return KeyRange.bound(lower, upper);
+    return keyRanges().bound(lower, upper);
   }
 
   protected async storageInitialize(): Promise<void> {
@@ -306,7 +312,13 @@ export class IndexedDBPersister extends BaseStatePersister {
         // Readwrite transactions over the same stores run one at a time, in every tab of the
         // origin: between this read and the add below, nobody else can write the key.
         const [existing, app] = await Promise.all([steps.index(BY_APP_SEQUENCE).get([...appKey, record.sequenceId]), apps.get(appKey)]);
-        if (existing) return { inserted: false, existing: toStoredRow(existing as StepRecord) };
+        const previous = app as AppRecord | undefined;
+        // The expectation is checked against the app record, read under the same lock.
+        const latest = previous?.latest_sequence_id ?? null;
+        const checked = record.expectedSequenceId !== undefined ? { latestSequenceId: latest } : {};
+        if (existing || (record.expectedSequenceId !== undefined && latest !== record.expectedSequenceId)) {
+          return { inserted: false, existing: existing ? toStoredRow(existing as StepRecord) : null, ...checked };
+        }
         const step: StepRecord = {
           partition_key: record.partitionKey,
           app_id: record.appId,
@@ -316,8 +328,8 @@ export class IndexedDBPersister extends BaseStatePersister {
           state: record.stateJson,
           created_at: new Date().toISOString(),
         };
+        if (record.forkedFromJson !== undefined) step.forked_from = record.forkedFromJson;
         const saveOrder = Number(await callWrite(steps, 'add', step));
-        const previous = app as AppRecord | undefined;
         const keepsLatest = previous !== undefined && previous.latest_sequence_id > record.sequenceId;
         const next: AppRecord = {
           partition_key: record.partitionKey,
@@ -369,6 +381,30 @@ export class IndexedDBPersister extends BaseStatePersister {
       const keys = await steps.index(BY_APP_SEQUENCE).getAllKeys(this.#keyRange([key, app, -Infinity], [key, app, Infinity]));
       await Promise.all([...keys.map((k) => callWrite(steps, 'delete', k)), callWrite(tx.objectStore(this.#stores.apps), 'delete', [key, app])]);
     });
+  }
+
+  protected override storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    return this.#transact('listHistory', 'steps', 'readonly', (tx) => listHistory(tx, this.#stores, query));
+  }
+
+  /** Markers are `save_order`s (see sessions.ts): a cursor's must be one. */
+  protected override storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const order = (marker: PageMarker | undefined): number | undefined => {
+      if (marker === undefined) return undefined;
+      if (typeof marker === 'number' && Number.isSafeInteger(marker) && marker >= 0) return marker;
+      throw new InvalidArgumentError('cursor', 'is not a cursor of an IndexedDB listing', this.context('listApps'));
+    };
+    const snapshot = order(query.snapshot);
+    const after = order(query.after?.marker);
+    return this.#transact('listApps', 'both', 'readonly', (tx) => listApps(tx, this.#stores, query, snapshot, after));
+  }
+
+  protected override storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    return this.#transact('listPartitionKeys', 'apps', 'readonly', (tx) => listPartitionKeys(tx, this.#stores, limit, after));
+  }
+
+  protected override storagePrune(query: PruneQuery): Promise<number> {
+    return this.#transact('prune', 'both', 'readwrite', (tx) => prune(tx, this.#stores, query));
   }
 
   protected override async storageClose(): Promise<void> {
