@@ -6,7 +6,7 @@
  * to talk to; `MongoDBPersister.fromHttp` is its client.
  *
  * Actions: the Data API's `findOne`, `find`, `insertOne`, `deleteMany`, `aggregate`, plus
- * `listIndexes` and `createIndexes` (which creates only the persister's own indexes). API keys
+ * `listIndexes` and `createIndexes` (which creates only the persister's own indexes, its TTL index included). API keys
  * are compared in constant time; request and result sizes are capped; filters and pipelines
  * come from an allow-list (see ./validate.ts); errors are JSON `{error, error_code}` and never
  * carry a key, a password or the connection string.
@@ -22,7 +22,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { redactSecrets } from '../core/errors.js';
-import { BURR_INDEXES } from '../persisters/mongodb/collection.js';
+import { indexesFor } from '../persisters/mongodb/collection.js';
 import { GatewayRequestError, checkDocument, checkFilter, checkInteger, checkPipeline, checkProjection, checkSort } from './validate.js';
 
 /** The slice of a driver `Collection` the gateway uses. */
@@ -163,17 +163,17 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
       }
       case 'listIndexes': {
         const indexes = (await collection.listIndexes().toArray()).map((index) => {
-          const { name: indexName, key, unique } = index as { name: string; key: unknown; unique?: boolean };
-          return { name: indexName, key, ...(unique ? { unique: true } : {}) };
+          const { name: indexName, key, unique, expireAfterSeconds } = index as { name: string; key: unknown; unique?: boolean; expireAfterSeconds?: unknown };
+          return { name: indexName, key, ...(unique ? { unique: true } : {}), ...(expireAfterSeconds === undefined ? {} : { expireAfterSeconds }) };
         });
         return { status: 200, body: { indexes } };
       }
       case 'createIndexes': {
-        if (JSON.stringify(body.indexes) !== JSON.stringify(BURR_INDEXES)) {
-          throw new GatewayRequestError("this gateway creates only burr-edge's own indexes", 'IndexNotAllowed');
-        }
-        await collection.createIndexes([...BURR_INDEXES]);
-        return { status: 200, body: { indexes: BURR_INDEXES.map((index) => index.name) } };
+        // Exactly the persister's list, with or without its TTL index: nothing else can be indexed.
+        const indexes = [indexesFor(false), indexesFor(true)].find((allowed) => JSON.stringify(body.indexes) === JSON.stringify(allowed));
+        if (!indexes) throw new GatewayRequestError("this gateway creates only burr-edge's own indexes", 'IndexNotAllowed');
+        await collection.createIndexes(indexes);
+        return { status: 200, body: { indexes: indexes.map((index) => index.name) } };
       }
     }
     throw new GatewayRequestError(`unknown action ${action}`, 'ActionNotFound', 404);

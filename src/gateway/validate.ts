@@ -1,7 +1,9 @@
 /**
  * What the MongoDB gateway accepts in a request body: filters, sorts, projections and pipelines
  * built from an allow-list, so a client holding an API key can read and write its one
- * collection and do nothing else (no `$where`, `$function`, `$expr`, `$lookup`, `$out`, ...).
+ * collection and do nothing else (no `$where`, `$function`, `$accumulator`, `$expr`, `$lookup`,
+ * `$out`, ...). Aggregation expressions are field paths, `$$ROOT`, scalars, objects of those,
+ * and a few pure operators (comparisons, `$cond`, `$literal`, `$arrayElemAt`).
  */
 
 /** A request the gateway refuses; becomes HTTP 400 with `error_code`. */
@@ -173,13 +175,46 @@ export function checkPipeline(pipeline: unknown, maxDocuments: number): Record<s
   });
 }
 
-function checkExpression(value: unknown, where: string): void {
+/** Aggregation expression operators: comparisons, `$cond`, `$literal`, `$arrayElemAt` (what the persister's listings and prune use). */
+const EXPRESSION_OPERATORS = new Set(['$eq', '$ne', '$gt', '$gte', '$lt', '$lte', '$cond', '$literal', '$arrayElemAt']);
+const OBJECT_FIELD = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * An aggregation expression: a field path (`"$field"`), `"$$ROOT"`, a scalar, an object of
+ * expressions (a compound `_id`), or one of {@link EXPRESSION_OPERATORS} over expressions. No
+ * other variable, no code, nothing that reads another collection.
+ */
+function checkExpression(value: unknown, where: string, depth = 0): void {
+  if (depth > MAX_DEPTH) throw new GatewayRequestError(`${where} is nested too deeply`);
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return;
   if (typeof value === 'string') {
-    if (value.startsWith('$') && !FIELD_PATH.test(value)) throw new GatewayRequestError(`${where}: ${JSON.stringify(value)} is not a field path this gateway accepts`);
+    if (value.startsWith('$') && value !== '$$ROOT' && !FIELD_PATH.test(value)) throw new GatewayRequestError(`${where}: ${JSON.stringify(value)} is not a field path this gateway accepts`);
     return;
   }
-  throw new GatewayRequestError(`${where} must be a field path ("$field"), a number or null`);
+  if (!isPlainRecord(value)) throw new GatewayRequestError(`${where} must be a field path ("$field"), a scalar, an object of expressions or an allowed operator`);
+  const keys = Object.keys(value);
+  if (keys.length === 1 && keys[0]!.startsWith('$')) {
+    const [operator] = keys as [string];
+    const operand = value[operator];
+    if (!EXPRESSION_OPERATORS.has(operator)) refuseOperator(operator, where);
+    if (operator === '$literal') {
+      if (operand !== null && !['string', 'number', 'boolean'].includes(typeof operand)) throw new GatewayRequestError(`${where}.$literal takes a string, a number, a boolean or null`);
+      return;
+    }
+    const arity = operator === '$cond' ? 3 : 2;
+    if (!Array.isArray(operand) || operand.length !== arity) throw new GatewayRequestError(`${where}.${operator} takes an array of ${arity} expressions`);
+    if (operator === '$arrayElemAt') {
+      checkExpression(operand[0], `${where}.$arrayElemAt[0]`, depth + 1);
+      checkInteger(operand[1], `${where}.$arrayElemAt[1]`, -1_000_000, 1_000_000);
+      return;
+    }
+    operand.forEach((item, i) => checkExpression(item, `${where}.${operator}[${i}]`, depth + 1));
+    return;
+  }
+  for (const key of keys) {
+    if (!OBJECT_FIELD.test(key)) throw new GatewayRequestError(`${where}: ${JSON.stringify(key)} is not a field name this gateway accepts in an expression`);
+    checkExpression(value[key], `${where}.${key}`, depth + 1);
+  }
 }
 
 function checkGroupStage(spec: unknown, where: string): void {
@@ -204,7 +239,12 @@ function checkProjectStage(spec: unknown, where: string): void {
   for (const [key, value] of Object.entries(spec)) {
     checkFieldName(key, where);
     if (value === 0 || value === 1 || value === true || value === false) continue;
+    // A computed field: a field path or an allowed operator (a bare literal would be read as 0/1 or a path).
     if (typeof value === 'string' && FIELD_PATH.test(value)) continue;
-    throw new GatewayRequestError(`${where}.${key} must be 0, 1 or a field path`);
+    if (isPlainRecord(value) && Object.keys(value).length === 1 && Object.keys(value)[0]!.startsWith('$')) {
+      checkExpression(value, `${where}.${key}`);
+      continue;
+    }
+    throw new GatewayRequestError(`${where}.${key} must be 0, 1, a field path or an allowed operator`);
   }
 }
