@@ -39,6 +39,9 @@ export function mongoHttpTarget(gateway: MongoGatewayAddresses): ConformanceTarg
     initializeRoundTrips: 1,
     // insertOne refused by the unique index, then one findOne to tell a retry from a conflict.
     takenKeySaveRoundTrips: 2,
+    // A conditional save reads the latest step, then inserts (insertOne cannot be conditional on
+    // other documents); a prune finds what to keep, then deletes (a filter cannot rank steps).
+    sessionRoundTrips: { conditionalSave: 2, prune: 2 },
     injectsFaults: true,
     reopens: true,
     async create({ id }) {

@@ -18,20 +18,36 @@ export interface BurrDocument {
   status: string;
   /** ISO 8601 with microseconds and `+00:00`, as Python's `datetime.now(timezone.utc).isoformat()`. */
   created_at: string;
+  /** The kit's own, absent from Burr's documents: the fork lineage as JSON text, so history reports it without reading `state`. */
+  forked_from?: string;
+  /** The kit's own: when the TTL index removes the step (the persister's `expireAfterSeconds`). */
+  expire_at?: Date;
 }
 
-/** The filters the persister sends: equality on Burr's fields only. */
-export type BurrFilter = Partial<Pick<BurrDocument, 'partition_key' | 'app_id' | 'sequence_id'>>;
+/** The filters the persister sends: equality on Burr's fields, a range on `sequence_id`, `$or` of those (prune). */
+export type BurrFilter = Partial<Pick<BurrDocument, 'partition_key' | 'app_id'>> & {
+  sequence_id?: number | { $lt: number };
+  created_at?: { $lt: string };
+  $or?: BurrFilter[];
+};
 
 /** An index as `createIndexes` takes it. */
 export interface IndexSpec {
   key: Record<string, 1 | -1>;
   name: string;
   unique?: boolean;
+  expireAfterSeconds?: number;
 }
 
-/** A pipeline stage; the persister builds only `$match`, `$group`, `$sort`, `$limit`. */
+/** A pipeline stage; the persister builds `$match`, `$sort`, `$group`, `$project`, `$limit`. */
 export type PipelineStage = Record<string, unknown>;
+
+/** What `find` takes: the persister always bounds it. */
+export interface FindOptions {
+  sort: Record<string, 1 | -1>;
+  limit: number;
+  projection?: Record<string, 0 | 1>;
+}
 
 /**
  * The slice of a MongoDB `Collection` the persister uses. The official driver's `Collection`
@@ -42,6 +58,7 @@ export interface MongoCollectionLike {
   readonly collectionName?: string;
   insertOne(document: BurrDocument): Promise<unknown>;
   findOne(filter: BurrFilter, options: { sort: Record<string, 1 | -1>; projection?: Record<string, 0 | 1> }): Promise<unknown>;
+  find(filter: BurrFilter, options: FindOptions): { toArray(): Promise<unknown[]> };
   aggregate(pipeline: PipelineStage[]): { toArray(): Promise<unknown[]> };
   deleteMany(filter: BurrFilter): Promise<unknown>;
   createIndexes(indexes: IndexSpec[]): Promise<unknown>;
@@ -66,6 +83,18 @@ export const PARTITION_CREATED_AT_INDEX: IndexSpec = {
 
 export const BURR_INDEXES: readonly IndexSpec[] = [KEY_INDEX, PARTITION_CREATED_AT_INDEX];
 
+/**
+ * The TTL index of a persister with `expireAfterSeconds`: each document goes once its own
+ * `expire_at` has passed (`expireAfterSeconds: 0`), so the delay lives in the documents and
+ * persisters with different delays (or none: no `expire_at`, never removed) share one collection.
+ */
+export const EXPIRE_AT_INDEX: IndexSpec = { key: { expire_at: 1 }, name: 'expire_at_1', expireAfterSeconds: 0 };
+
+/** What `initialize` creates: Burr's two, plus the TTL index when documents expire. */
+export function indexesFor(expires: boolean): IndexSpec[] {
+  return expires ? [...BURR_INDEXES, EXPIRE_AT_INDEX] : [...BURR_INDEXES];
+}
+
 /** MongoDB's duplicate-key error code. */
 export const DUPLICATE_KEY = 11000;
 
@@ -80,6 +109,14 @@ export function isKeyIndexDuplicate(error: unknown): boolean {
   // Servers before 4.4 put no keyPattern on the error, only the index name in the message.
   const message = String(e.errmsg ?? e.message ?? '');
   return message.includes(` index: ${KEY_INDEX.name} `);
+}
+
+/** Whether an index list (from `listIndexes`) holds {@link EXPIRE_AT_INDEX} (a TTL index on `expire_at` alone). */
+export function hasExpiryIndex(indexes: unknown[]): boolean {
+  return indexes.some((index) => {
+    const { key, expireAfterSeconds } = (index ?? {}) as { key?: Record<string, unknown>; expireAfterSeconds?: unknown };
+    return !!key && Object.keys(key).join() === 'expire_at' && Number(expireAfterSeconds) === 0;
+  });
 }
 
 /** Whether an index list (from `listIndexes`) holds the kit's unique key index. */

@@ -5,11 +5,11 @@
  * burr-edge's gateway (`burr-edge/mongodb-gateway`) serves the same shapes in front of any
  * MongoDB, for runtimes that have `fetch` but no TCP (Vercel Edge, browsers, Workers).
  *
- * Besides the Data API's `insertOne`, `findOne`, `aggregate` and `deleteMany`, it calls two
+ * Besides the Data API's `insertOne`, `findOne`, `find`, `aggregate` and `deleteMany`, it calls two
  * actions the Data API never had, `listIndexes` and `createIndexes` (the gateway creates only the
  * persister's own indexes).
  */
-import type { BurrDocument, BurrFilter, IndexSpec, MongoCollectionLike, PipelineStage } from './collection.js';
+import type { BurrDocument, BurrFilter, FindOptions, IndexSpec, MongoCollectionLike, PipelineStage } from './collection.js';
 
 /** Options of {@link DataApiCollection}. */
 export interface DataApiOptions {
@@ -71,6 +71,10 @@ export class DataApiCollection implements MongoCollectionLike {
     return document ?? null;
   }
 
+  find(filter: BurrFilter, options: FindOptions): { toArray(): Promise<unknown[]> } {
+    return { toArray: async () => ((await this.#call('find', { filter, ...options })) as { documents: unknown[] }).documents };
+  }
+
   aggregate(pipeline: PipelineStage[]): { toArray(): Promise<unknown[]> } {
     return { toArray: async () => ((await this.#call('aggregate', { pipeline })) as { documents: unknown[] }).documents };
   }
@@ -92,7 +96,7 @@ export class DataApiCollection implements MongoCollectionLike {
     const response = await this.#fetch(`${url.replace(/\/+$/, '')}/action/${action}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/json', apiKey },
-      body: JSON.stringify({ dataSource, database, collection, ...body }),
+      body: JSON.stringify({ dataSource, database, collection, ...body }, toEjson),
     });
     const text = await response.text();
     let parsed: unknown;
@@ -105,6 +109,12 @@ export class DataApiCollection implements MongoCollectionLike {
     if (!isRecord(parsed)) throw new DataApiError(action, 502, { error: 'the response is not a JSON object' });
     return fromRelaxedEjson(parsed) as Record<string, unknown>;
   }
+}
+
+/** A `JSON.stringify` replacer: a `Date` (the TTL field) goes as EJSON `{"$date": …}`, so the gateway stores a BSON date, not text. */
+function toEjson(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key];
+  return raw instanceof Date ? { $date: raw.toISOString() } : value;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

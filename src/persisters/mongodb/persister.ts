@@ -11,11 +11,26 @@
  * await persister.save({ partitionKey: 'user-1', appId: 'chat-1', sequenceId: 0, position: 'start', state: { count: 0 }, status: 'completed' });
  * ```
  */
-import { BaseStatePersister, defaultErrorKind, someCause, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../../core/base.js';
+import {
+  BaseStatePersister,
+  defaultErrorKind,
+  someCause,
+  type AppsQuery,
+  type BasePersisterOptions,
+  type ErrorKind,
+  type HistoryQuery,
+  type InsertOutcome,
+  type LoadQuery,
+  type PruneQuery,
+  type StoredAppsPage,
+  type StoredHistoryRow,
+  type StoredRecord,
+  type StoredRow,
+} from '../../core/base.js';
 import { BackendError, InvalidArgumentError, type ErrorContext } from '../../core/errors.js';
 import { LazyClient } from '../../core/lazy.js';
 import type { PersistedStatus } from '../../core/types.js';
-import { BURR_INDEXES, DUPLICATE_KEY, hasKeyIndex, isKeyIndexDuplicate, type BurrDocument, type BurrFilter, type MongoCollectionLike } from './collection.js';
+import { DUPLICATE_KEY, hasExpiryIndex, hasKeyIndex, indexesFor, isKeyIndexDuplicate, type BurrDocument, type BurrFilter, type MongoCollectionLike, type PipelineStage } from './collection.js';
 import { DataApiCollection, type DataApiOptions } from './data-api.js';
 
 /** The slice of a `MongoClient` the persister uses. */
@@ -24,8 +39,21 @@ export interface MongoClientLike {
   close(): Promise<void>;
 }
 
+/** Options every constructor of the MongoDB persister takes. */
+export interface MongoDBExpiryOptions {
+  /**
+   * Native expiry: each step is removed by MongoDB's TTL monitor this many seconds after it was
+   * saved (a BSON date `expire_at` on the document; `initialize()` adds a TTL index on it). The
+   * latest step is the newest, so an app disappears this long after its last save. The monitor
+   * runs about once a minute, so a step may outlive its time by that much. Burr ignores the field.
+   * @default no expiry
+   */
+  expireAfterSeconds?: number;
+}
+
 /** Options of `new MongoDBPersister({...})`: a collection or client you made (dependency injection). */
 export type MongoDBPersisterOptions = BasePersisterOptions &
+  MongoDBExpiryOptions &
   (
     | {
         /** A driver `Collection` (or anything shaped like {@link MongoCollectionLike}), or a function that makes one on first use. */
@@ -47,7 +75,7 @@ export type MongoDBPersisterOptions = BasePersisterOptions &
   };
 
 /** Options of `MongoDBPersister.fromValues({...})`, as Burr's `MongoDBBasePersister.from_values`. */
-export interface MongoDBFromValues extends BasePersisterOptions {
+export interface MongoDBFromValues extends BasePersisterOptions, MongoDBExpiryOptions {
   /** `mongodb://…` or `mongodb+srv://…`. */
   uri: string;
   /** @default 'mydatabase' (Burr's default) */
@@ -59,7 +87,7 @@ export interface MongoDBFromValues extends BasePersisterOptions {
 }
 
 /** Options of `MongoDBPersister.fromHttp({...})`: a Data API endpoint (burr-edge's gateway) over `fetch`. */
-export interface MongoDBFromHttp extends BasePersisterOptions, DataApiOptions {}
+export interface MongoDBFromHttp extends BasePersisterOptions, MongoDBExpiryOptions, DataApiOptions {}
 
 /** BSON documents are at most 16 MiB; the other fields and the BSON framing fit in what is left. */
 const MAX_STATE_BYTES = 16 * 1024 * 1024 - 64 * 1024;
@@ -71,10 +99,19 @@ const COLLECTION_NAME = /^(?!system\.)[A-Za-z_][A-Za-z0-9_.-]{0,119}$/;
 /** Server error codes worth retrying: shutdowns, elections, network and time-outs. */
 const RETRYABLE_CODES = new Set([6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
-/** Burr's MongoDB persister. One round trip per save, load, list and delete. */
+/** Apps per `deleteMany` of a prune: keeps each command far below MongoDB's 16 MiB and a gateway's body cap. */
+const PRUNE_BATCH = 1000;
+
+/**
+ * Burr's MongoDB persister. One round trip per save, load, list and delete; a conditional save
+ * (`expectedSequenceId`) and a prune that removes something take two (see those methods).
+ */
 export class MongoDBPersister extends BaseStatePersister {
   protected readonly backendName = 'mongodb';
   protected override readonly maxStateBytes = MAX_STATE_BYTES;
+  protected override readonly supportsExpectedSequenceId = true;
+  /** Milliseconds a step lives (`expireAfterSeconds`); `undefined`: forever. */
+  readonly #ttlMs: number | undefined;
   readonly #collection: LazyClient<MongoCollectionLike>;
   /** `db.collection` for messages; the factories name what they build. */
   #label: string;
@@ -84,6 +121,11 @@ export class MongoDBPersister extends BaseStatePersister {
   constructor(options: MongoDBPersisterOptions) {
     super(options);
     const ctx: ErrorContext = { backend: 'mongodb', operation: 'construct' };
+    const ttl = options?.expireAfterSeconds;
+    if (ttl !== undefined && (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl <= 0 || ttl > 1e10)) {
+      throw new InvalidArgumentError('expireAfterSeconds', `must be a positive number of seconds, got ${String(ttl)}`, ctx);
+    }
+    this.#ttlMs = ttl === undefined ? undefined : ttl * 1000;
     if (options?.collection) {
       this.#collection = new LazyClient(options.collection);
       const { dbName, collectionName = 'collection' } = typeof options.collection === 'function' ? {} : options.collection;
@@ -176,7 +218,7 @@ export class MongoDBPersister extends BaseStatePersister {
 
   protected async storageInitialize(): Promise<void> {
     try {
-      await (await this.#db()).createIndexes([...BURR_INDEXES]);
+      await (await this.#db()).createIndexes(indexesFor(this.#ttlMs !== undefined));
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
       if (code === DUPLICATE_KEY) {
@@ -197,26 +239,50 @@ export class MongoDBPersister extends BaseStatePersister {
 
   protected async storageIsInitialized(): Promise<boolean> {
     try {
-      return hasKeyIndex(await (await this.#db()).listIndexes().toArray());
+      const indexes = await (await this.#db()).listIndexes().toArray();
+      // Expiring documents without the TTL index would silently live forever: not in place until initialize() adds it.
+      return hasKeyIndex(indexes) && (this.#ttlMs === undefined || hasExpiryIndex(indexes));
     } catch (error) {
       if ((error as { code?: unknown })?.code === 26) return false; // NamespaceNotFound: no collection yet
       throw error;
     }
   }
 
+  /**
+   * One `insertOne`; the unique key index refuses a second document at the same key.
+   *
+   * With `expectedSequenceId`, two round trips: a `findOne` of the app's latest sequence id, then
+   * the `insertOne` if it is the expected one. MongoDB cannot make an insert conditional on other
+   * documents, so between the two another writer may save. Writers that save the step after the
+   * one they expect (`expected + 1`, as `StepSaver`, `initializeFrom` and every retry loop do)
+   * write the same key, and the unique index lets exactly one of them in: the race is decided.
+   * The window that stays open: writers expecting the same step but saving *different* sequence
+   * ids (`expected + 1` and `expected + 5`), or a writer saving without an expectation, can both
+   * succeed when their read and insert overlap.
+   */
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
+    const db = await this.#db();
+    const partition = storedPartitionKey(record.partitionKey);
     const document: BurrDocument = {
-      partition_key: storedPartitionKey(record.partitionKey),
+      partition_key: partition,
       app_id: record.appId,
       sequence_id: record.sequenceId,
       position: record.position,
       state: record.stateJson,
       status: record.status,
       created_at: nowIsoMicros(),
+      ...(record.forkedFromJson === undefined ? {} : { forked_from: record.forkedFromJson }),
+      ...(this.#ttlMs === undefined ? {} : { expire_at: new Date(Date.now() + this.#ttlMs) }),
     };
+    if (record.expectedSequenceId !== undefined) {
+      const latest = (await db.findOne({ partition_key: partition, app_id: record.appId }, { sort: { sequence_id: -1 }, projection: { _id: 0, sequence_id: 1 } })) as { sequence_id?: unknown } | null;
+      const latestId = latest ? Number(latest.sequence_id) : null;
+      // The latest step is at this very key (a retry whose answer was lost?): the base class reads it back to tell.
+      if (latestId === record.sequenceId) return { inserted: false, existing: null };
+      if (latestId !== record.expectedSequenceId) return { inserted: false, existing: null, latestSequenceId: latestId };
+    }
     try {
-      // One insertOne; the unique key index refuses a second document at the same key.
-      await (await this.#db()).insertOne(document);
+      await db.insertOne(document);
       return { inserted: true };
     } catch (error) {
       if (someCause(error, isKeyIndexDuplicate)) return { inserted: false, existing: null }; // the error or one it wraps
@@ -251,6 +317,136 @@ export class MongoDBPersister extends BaseStatePersister {
       ])
       .toArray();
     return ((row as { apps?: unknown[] } | undefined)?.apps ?? []).map(String);
+  }
+
+  /** One `find`, newest first; the state only when asked for. */
+  protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    const filter: BurrFilter = { partition_key: storedPartitionKey(query.partitionKey), app_id: query.appId, ...(query.before === undefined ? {} : { sequence_id: { $lt: query.before } }) };
+    const projection: Record<string, 0 | 1> = { _id: 0, sequence_id: 1, position: 1, status: 1, created_at: 1, forked_from: 1, ...(query.withState ? { state: 1 } : {}) };
+    const documents = await (await this.#db()).find(filter, { sort: { sequence_id: -1 }, limit: query.limit, projection }).toArray();
+    return documents.map((found) => {
+      const doc = found as Partial<Record<keyof BurrDocument, unknown>>;
+      if (query.withState && typeof doc.state !== 'string') throw new BackendError('a stored document has no JSON text in `state`', { ...this.context('listHistory'), retryable: false });
+      return {
+        sequenceId: Number(doc.sequence_id),
+        position: String(doc.position),
+        status: doc.status as PersistedStatus,
+        createdAt: doc.created_at instanceof Date ? doc.created_at : String(doc.created_at),
+        forkedFromJson: typeof doc.forked_from === 'string' ? doc.forked_from : null,
+        ...(query.withState ? { stateJson: doc.state as string } : {}),
+      };
+    });
+  }
+
+  /**
+   * One `aggregate` per page. An app's marker is its newest `created_at` at or before the
+   * snapshot (the newest `created_at` of the partition when the first page was read); apps are
+   * ordered by marker, newest first, then by app id; each row carries the app's latest step now.
+   *
+   * `created_at` is written by each writer's clock, so the listing is exact — every app that
+   * existed when it began, once, in its place then — when every step that commits after the
+   * first page was read carries a `created_at` later than the snapshot. That holds for saves made
+   * by one process (its stamps strictly increase), and for several writers whose clocks agree
+   * and none of whose saves was stamped before the first page but committed after it. A writer
+   * whose clock runs behind (or a save in flight across the first page) can give an app a marker
+   * below the snapshot after the listing began: that app may then be listed twice or not at all.
+   * Two apps whose markers are the same microsecond are ordered by app id here, by `_id` in `listAppIds`.
+   */
+  protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const snapshot = query.snapshot === undefined ? undefined : String(query.snapshot);
+    const after = query.after;
+    const pipeline: PipelineStage[] = [
+      { $match: { partition_key: storedPartitionKey(query.partitionKey) } },
+      // The unique key index backwards: each app's steps, highest sequence id first.
+      { $sort: { app_id: -1, sequence_id: -1 } },
+      {
+        $group: {
+          _id: '$app_id',
+          sequenceId: { $first: '$sequence_id' },
+          position: { $first: '$position' },
+          status: { $first: '$status' },
+          updatedAt: { $first: '$created_at' },
+          // $literal: a marker from a cursor is data, never a field path.
+          marker: { $max: snapshot === undefined ? '$created_at' : { $cond: [{ $lte: ['$created_at', { $literal: snapshot }] }, '$created_at', null] } },
+        },
+      },
+      ...(snapshot === undefined ? [] : [{ $match: { marker: { $ne: null } } }]), // apps created after the snapshot
+      { $sort: { marker: -1, _id: 1 } },
+      ...(after === undefined ? [] : [{ $match: { $or: [{ marker: { $lt: String(after.marker) } }, { marker: String(after.marker), _id: { $gt: after.appId } }] } }]),
+      { $limit: query.limit },
+    ];
+    const rows = (await (await this.#db()).aggregate(pipeline).toArray()).map((found) => {
+      const doc = found as { _id: unknown; sequenceId: unknown; position: unknown; status: unknown; updatedAt: unknown; marker: unknown };
+      return {
+        appId: String(doc._id),
+        latestSequenceId: Number(doc.sequenceId),
+        position: String(doc.position),
+        status: doc.status as PersistedStatus,
+        updatedAt: doc.updatedAt instanceof Date ? doc.updatedAt : String(doc.updatedAt),
+        marker: String(doc.marker),
+      };
+    });
+    return { rows, snapshot: snapshot ?? rows[0]?.marker ?? '' };
+  }
+
+  /**
+   * One `aggregate`: the distinct partition keys above the cursor, ascending. MongoDB compares
+   * strings by their UTF-8 bytes, which is UTF-16 code-unit order except that characters
+   * U+E000–U+FFFF sort before characters beyond U+FFFF here (after them in JavaScript).
+   */
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    // The empty partition is stored as null, below every string: after it come all strings ($gte '').
+    const above = after === undefined ? [] : [{ $match: { partition_key: after === '' ? { $gte: '' } : { $gt: after } } }];
+    const documents = await (await this.#db())
+      .aggregate([...above, { $sort: { partition_key: 1 } }, { $group: { _id: '$partition_key' } }, { $sort: { _id: 1 } }, { $limit: limit }])
+      .toArray();
+    return documents.map((doc) => {
+      const key = (doc as { _id: unknown })._id;
+      return key === null || key === undefined ? '' : String(key);
+    });
+  }
+
+  /**
+   * Two round trips when something goes (one when nothing does): an `aggregate` finds, per app
+   * in scope, the sequence id of the last step to keep (its `keepLast`-th newest, or its latest);
+   * then `deleteMany` removes that app's steps below it (and, with `olderThan`, saved before it).
+   * A filter cannot rank an app's steps, so one command cannot do both. Saves meanwhile add
+   * higher sequence ids, which the bounds never reach: no latest step is removed. More than
+   * 1000 apps to prune take one `deleteMany` per 1000.
+   */
+  protected override async storagePrune(query: PruneQuery): Promise<number> {
+    const db = await this.#db();
+    const scope: Record<string, unknown> = {
+      ...(query.partitionKey === undefined ? {} : { partition_key: storedPartitionKey(query.partitionKey) }),
+      ...(query.appId === undefined ? {} : { app_id: query.appId }),
+    };
+    const cutoff = query.olderThan === undefined ? undefined : isoMicros(query.olderThan);
+    const keep = query.keepLast ?? 1;
+    const [found] = await db
+      .aggregate([
+        { $match: scope },
+        // The unique key index backwards: each app's steps, highest sequence id first.
+        { $sort: { partition_key: -1, app_id: -1, sequence_id: -1 } },
+        { $group: { _id: { p: '$partition_key', a: '$app_id' }, ids: { $push: '$sequence_id' }, oldest: { $min: '$created_at' } } },
+        ...(cutoff === undefined ? [] : [{ $match: { oldest: { $lt: cutoff } } }]), // nothing old enough: nothing to do
+        { $project: { keepFrom: { $arrayElemAt: ['$ids', keep - 1] } } },
+        { $match: { keepFrom: { $exists: true } } }, // fewer steps than kept
+        { $group: { _id: null, apps: { $push: '$$ROOT' } } }, // one result document, whatever a gateway's cap on documents
+      ])
+      .toArray();
+    const apps = ((found as { apps?: unknown[] } | undefined)?.apps ?? []) as { _id: { p?: string | null; a: string }; keepFrom: unknown }[];
+    let deleted = 0;
+    for (let i = 0; i < apps.length; i += PRUNE_BATCH) {
+      const clauses: BurrFilter[] = apps.slice(i, i + PRUNE_BATCH).map(({ _id, keepFrom }) => ({
+        partition_key: _id.p ?? null,
+        app_id: _id.a,
+        sequence_id: { $lt: Number(keepFrom) },
+        ...(cutoff === undefined ? {} : { created_at: { $lt: cutoff } }),
+      }));
+      const result = (await db.deleteMany({ $or: clauses })) as { deletedCount?: unknown };
+      deleted += Number(result.deletedCount ?? 0);
+    }
+    return deleted;
   }
 
   /** Deletes every saved step of one app. One round trip (`deleteMany`). */
@@ -303,6 +499,16 @@ function storedPartitionKey(partitionKey: string): string | null {
 }
 
 let lastMicros = 0;
+
+/**
+ * An instant as `created_at` text, for comparing with stored ones. A whole second is written
+ * without a fraction, as Python writes it: `…:05+00:00` sorts below `…:05.000001+00:00` ('+' < '.'),
+ * so text order is time order for the kit's documents and Burr's alike.
+ */
+function isoMicros(instant: Date): string {
+  const iso = instant.toISOString();
+  return iso.endsWith('.000Z') ? `${iso.slice(0, 19)}+00:00` : `${iso.slice(0, 23)}000+00:00`;
+}
 
 /**
  * Now as Python's `datetime.now(timezone.utc).isoformat()` writes it (microseconds, `+00:00`), so
