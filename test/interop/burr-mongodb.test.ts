@@ -78,6 +78,21 @@ for (const endpoint of inject('harness').mongodb) {
           });
         }
 
+        it("the session API reads Burr's documents: history newest first, apps by last save, partitions ascending", async () => {
+          const persister = transports.find((t) => t.name === transport)!.persister();
+          const steps = (pk: string, app: string) => fixture.documents.filter((d) => d.partition_key === pk && d.app_id === app);
+          const history = await persister.listHistory('user-a', 'app-1', { limit: 4 });
+          expect(history.steps.map((s) => [s.sequenceId, s.status])).toEqual(steps('user-a', 'app-1').map((d) => [d.sequence_id, d.status]).reverse().slice(0, 4));
+          expect(history.steps[0]!.createdAt).toBe(`${String(steps('user-a', 'app-1').at(-1)!.created_at).slice(0, 23)}Z`);
+          expect((await persister.listHistory('user-a', 'app-1', { before: history.nextBefore!, withState: true })).steps.map((s) => s.state)).toEqual(steps('user-a', 'app-1').slice(0, 2).reverse().map((d) => parseJson(String(d.state))));
+          const apps = await persister.listApps('user-a', { limit: 2 });
+          const rest = await persister.listApps('user-a', { cursor: apps.nextCursor });
+          expect([...apps.apps, ...rest.apps].map((a) => a.appId)).toEqual(await persister.listAppIds('user-a'));
+          expect(apps.apps[0]).toMatchObject({ appId: 'big-state', latestSequenceId: 1, status: 'completed' });
+          const keys = [...new Set(fixture.documents.map((d) => String(d.partition_key)))].sort();
+          expect((await persister.listPartitionKeys()).partitionKeys).toEqual(keys);
+        });
+
         it('keeps the integer beyond 2^53 exact and -0.0 negative', async () => {
           const loaded = await transports.find((t) => t.name === transport)!.persister().load('user-a', 'edge-cases');
           expect(loaded!.state.big_int).toBe(9007199254740993n);
@@ -114,6 +129,22 @@ for (const endpoint of inject('harness').mongodb) {
         const before = await client.db(database).collection(collectionName).findOne({ partition_key: 'user-a', app_id: 'app-1', sequence_id: 5 });
         await expect(http.save({ partitionKey: 'user-a', appId: 'app-1', sequenceId: 5, position: 'boom', state: { other: true }, status: 'failed' })).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
         expect(await client.db(database).collection(collectionName).findOne({ partition_key: 'user-a', app_id: 'app-1', sequence_id: 5 })).toEqual(before);
+      });
+
+      it("a conditional save continues Burr's latest step; a fork's forked_from and an expiring step's expire_at do not disturb Burr's load", async () => {
+        const http = transports[1]!.persister();
+        await http.save({ partitionKey: 'user-a', appId: 'app-2', sequenceId: 2, position: 'counter', state: { count: 2 }, status: 'completed', expectedSequenceId: 1 });
+        expect((await burrLoad('user-a', 'app-2'))?.sequence_id).toBe(2);
+        await expect(http.save({ partitionKey: 'user-a', appId: 'app-2', sequenceId: 2, position: 'late', state: {}, status: 'completed', expectedSequenceId: 1 })).rejects.toMatchObject({ code: 'CONCURRENT_UPDATE' });
+        const expiring = new MongoDBPersister({ client: client as unknown as MongoClientLike, dbName: database, collectionName, expireAfterSeconds: 86_400 });
+        await expiring.initialize();
+        const state = { count: 1, __burr_edge_fork__: { partition_key: 'user-a', app_id: 'app-1', sequence_id: 1 } };
+        await expiring.save({ partitionKey: 'user-b', appId: 'forked', sequenceId: 1, position: 'counter', state, status: 'completed' });
+        const document = await client.db(database).collection(collectionName).findOne({ app_id: 'forked' });
+        expect(document).toMatchObject({ forked_from: JSON.stringify(state.__burr_edge_fork__), expire_at: expect.any(Date) });
+        const read = await burrLoad('user-b', 'forked');
+        expect(read).toMatchObject({ partition_key: 'user-b', app_id: 'forked', sequence_id: 1, position: 'counter', status: 'completed' });
+        expect(read!.state).toEqual(state);
       });
 
       it("the kit's empty partition key is Burr's None (null)", async () => {
