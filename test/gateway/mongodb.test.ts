@@ -8,7 +8,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startMongoDBGateway, type GatewayLogEntry } from '../../src/gateway/mongodb.js';
-import { BURR_INDEXES } from '../../src/persisters/mongodb/index.js';
+import { BURR_INDEXES, EXPIRE_AT_INDEX } from '../../src/persisters/mongodb/index.js';
 
 const mongo = inject('harness').mongodb[0]!;
 const KEY = 'gateway-test-key-0123456789';
@@ -90,6 +90,33 @@ describe('mongodb gateway: the Data API shapes', () => {
     expect((await call('deleteMany', { ...ns, filter: { app_id: 'a' } })).json).toEqual({ deletedCount: 3 });
   });
 
+  it("aggregate takes the persister's session expressions: compound _id, $cond/$lte/$literal in $max, $arrayElemAt, $push of $$ROOT", async () => {
+    const docs = [['p', 'x', 0, 't1'], ['p', 'x', 1, 't3'], ['p', 'y', 0, 't2'], ['q', 'x', 0, 't4']] as const;
+    for (const [partition_key, app_id, sequence_id, created_at] of docs) await call('insertOne', { ...ns, document: { partition_key, app_id, sequence_id, created_at, kind: 'expr' } });
+    const listed = await call('aggregate', {
+      ...ns,
+      pipeline: [
+        { $match: { kind: 'expr', partition_key: 'p' } },
+        { $group: { _id: '$app_id', marker: { $max: { $cond: [{ $lte: ['$created_at', { $literal: 't2' }] }, '$created_at', null] } } } },
+        { $sort: { _id: 1 } },
+      ],
+    });
+    expect(listed.json).toEqual({ documents: [{ _id: 'x', marker: 't1' }, { _id: 'y', marker: 't2' }] });
+    const bounds = await call('aggregate', {
+      ...ns,
+      pipeline: [
+        { $match: { kind: 'expr' } },
+        { $sort: { partition_key: -1, app_id: -1, sequence_id: -1 } },
+        { $group: { _id: { p: '$partition_key', a: '$app_id' }, ids: { $push: '$sequence_id' } } },
+        { $project: { second: { $arrayElemAt: ['$ids', 1] } } },
+        { $match: { second: { $exists: true } } },
+        { $group: { _id: null, apps: { $push: '$$ROOT' } } },
+      ],
+    });
+    expect(bounds.json).toEqual({ documents: [{ _id: null, apps: [{ _id: { p: 'p', a: 'x' }, second: 0 }] }] });
+    await call('deleteMany', { ...ns, filter: { kind: 'expr' } });
+  });
+
   it('answers canonical EJSON when asked (Accept: application/ejson), relaxed JSON otherwise', async () => {
     await call('insertOne', { ...ns, document: { app_id: 'ejson', sequence_id: 7 } });
     const canonical = await call('findOne', { ...ns, filter: { app_id: 'ejson' }, projection: { _id: 0 } }, { accept: 'application/ejson' });
@@ -113,6 +140,13 @@ describe('mongodb gateway: the Data API shapes', () => {
     expect((listed.json.indexes as { name: string }[]).map((i) => i.name).sort()).toEqual(['_id_', ...BURR_INDEXES.map((i) => i.name)].sort());
     const other = await call('createIndexes', { ...ns, indexes: [{ key: { state: 1 }, name: 'state_1' }] });
     expect(other).toMatchObject({ status: 400, json: { error_code: 'IndexNotAllowed' } });
+    // The TTL index alone, or with another delay, is not the persister's list: refused.
+    for (const indexes of [[EXPIRE_AT_INDEX], [...BURR_INDEXES, { ...EXPIRE_AT_INDEX, expireAfterSeconds: 5 }]]) {
+      expect(await call('createIndexes', { ...ns, indexes })).toMatchObject({ status: 400, json: { error_code: 'IndexNotAllowed' } });
+    }
+    expect(await call('createIndexes', { ...ns, indexes: [...BURR_INDEXES, EXPIRE_AT_INDEX] })).toMatchObject({ status: 200, json: { indexes: [...BURR_INDEXES, EXPIRE_AT_INDEX].map((i) => i.name) } });
+    const withTtl = (await call('listIndexes', ns)).json.indexes as { name: string; expireAfterSeconds?: number }[];
+    expect(withTtl.find((i) => i.name === EXPIRE_AT_INDEX.name)).toEqual({ name: 'expire_at_1', key: { expire_at: 1 }, expireAfterSeconds: 0 });
     expect(await call('listIndexes', { ...ns, collection: 'other' })).toMatchObject({ status: 404, json: { error_code: 'NamespaceNotFound', code: 26 } });
   });
 });
@@ -202,6 +236,18 @@ describe('mongodb gateway: what it refuses', () => {
       call('aggregate', { ...ns, pipeline: [{ $lookup: { from: 'other', localField: 'a', foreignField: 'b', as: 'c' } }] }),
       call('aggregate', { ...ns, pipeline: [{ $out: 'other' }] }),
       call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $accumulator: {} } } }] }),
+      // Expressions: only field paths, $$ROOT, scalars, objects of those and the listed pure operators.
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $max: { $function: { body: 'return 1', args: [], lang: 'js' } } } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $max: { $cond: [{ $where: '1' }, 1, 0] } } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: { p: { $lookup: {} } } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: { 'a.b': '$app_id' } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $push: '$$NOW' } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $push: '$$CURRENT.x' } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $max: { $literal: { $where: '1' } } } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $group: { _id: null, f: { $max: { $cond: [true, 1] } } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $project: { f: { $arrayElemAt: ['$ids', '$n'] } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $project: { f: { $concat: ['$a', '$b'] } } }] }),
+      call('aggregate', { ...ns, pipeline: [{ $project: { f: { $lte: ['$a', { $toString: '$b' }] } } }] }),
       call('insertOne', { ...ns, document: { $set: { x: 1 } } }),
       call('insertOne', { ...ns, document: { nested: { $where: '1' } } }),
       call('insertOne', { ...ns, document: { app_id: 'n', a: [[{ $where: '1' }]] } }),
