@@ -1,7 +1,8 @@
 /**
  * IndexedDBPersister in real Chromium, driven from Node with playwright-core: what one page
- * cannot show. Two tabs of one origin saving to the same app at once; a newer tab upgrading the
- * database while an older one is open (versionchange, blocked); data surviving a reload and a
+ * cannot show. Two tabs of one origin saving to the same app at once, and racing on one session
+ * with expectedSequenceId; a newer tab upgrading the database while an older one is open
+ * (versionchange, blocked, and the layout upgrade that adds by_app_order); data surviving a reload and a
  * browser restart (persistent profile); the quota and an opaque origin as typed errors.
  *
  * The persister is bundled with esbuild (what an app ships) and served from a loopback server,
@@ -155,6 +156,141 @@ describe('indexeddb in Chromium: tabs, upgrades, restarts, errors', () => {
       // The same step saved identically by both tabs (a retry after a lost answer) succeeds in both.
       const same = (page: Page) => page.evaluate(() => (globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister }).persister.save({ partitionKey: 'p', appId: 'shared', sequenceId: 60, position: 'both', state: { same: true }, status: 'completed' }).then(() => 'ok'));
       expect(await Promise.all([same(a), same(b)])).toEqual(['ok', 'ok']);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('two tabs racing on one session with expectedSequenceId: exactly one winner per step, none lost or duplicated', async () => {
+    const context = await browser.newContext();
+    try {
+      const pages = [await openPage(context), await openPage(context)];
+      for (const page of pages) await setUpPersister(page, { dbName: 'race' });
+      await pages[0]!.evaluate(() =>
+        (globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister }).persister.save({ partitionKey: 'p', appId: 'race', sequenceId: 0, position: 'start', state: { log: [] }, status: 'completed', expectedSequenceId: null }),
+      );
+      // Two writers per tab, each loading the latest step and saving the next one expecting it,
+      // until it has won `rounds` steps; all four start at the same instant.
+      const rounds = 10;
+      const startAt = Date.now() + 300;
+      const race = (page: Page, tab: number) =>
+        page.evaluate(
+          async ({ tab, rounds, startAt }) => {
+            const { persister } = globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister };
+            await new Promise((resolve) => setTimeout(resolve, startAt - Date.now()));
+            return Promise.all(
+              [0, 1].map(async (local) => {
+                const writer = tab * 2 + local;
+                const won: number[] = [];
+                let lost = 0;
+                for (let attempt = 0; won.length < rounds && attempt < 1000; attempt++) {
+                  const latest = (await persister.load('p', 'race'))!;
+                  const next = latest.sequenceId + 1;
+                  try {
+                    await persister.save({ partitionKey: 'p', appId: 'race', sequenceId: next, position: `writer-${writer}`, state: { log: [...(latest.state.log as number[]), writer] }, status: 'completed', expectedSequenceId: latest.sequenceId });
+                    won.push(next);
+                  } catch (error) {
+                    if ((error as { code?: string }).code !== 'CONCURRENT_UPDATE') throw error;
+                    lost++;
+                  }
+                }
+                return { writer, won, lost };
+              }),
+            );
+          },
+          { tab, rounds, startAt },
+        );
+      const results = (await Promise.all(pages.map((page, tab) => race(page, tab)))).flat();
+      const total = results.length * rounds;
+      const winners = new Map<number, number[]>();
+      for (const r of results) for (const s of r.won) winners.set(s, [...(winners.get(s) ?? []), r.writer]);
+      expect([...winners.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+      for (const [s, who] of winners) expect(who, `winners of step ${s}`).toHaveLength(1);
+      // The race was real: saves were refused, and every writer won its share.
+      expect(results.reduce((sum, r) => sum + r.lost, 0)).toBeGreaterThan(0);
+      for (const r of results) expect(r.won, `writer ${r.writer}`).toHaveLength(rounds);
+      // Read through the other tab, then around the persister: step i extends step i-1 by its winner.
+      const latest = await pages[1]!.evaluate(async () => (await (globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister }).persister.load('p', 'race'))!);
+      expect(latest.sequenceId).toBe(total);
+      const log = latest.state.log as number[];
+      expect(log).toHaveLength(total);
+      for (let i = 1; i <= total; i++) expect(log[i - 1]).toBe(winners.get(i)![0]);
+      for (const r of results) expect(log.filter((w) => w === r.writer)).toHaveLength(rounds);
+      const stored = await pages[0]!.evaluate(async () => {
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('race');
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const rows = await new Promise<{ sequence_id: number; state: string; position: string }[]>((resolve, reject) => {
+          const req = db.transaction('burr_state').objectStore('burr_state').getAll();
+          req.onsuccess = () => resolve(req.result as { sequence_id: number; state: string; position: string }[]);
+          req.onerror = () => reject(req.error);
+        });
+        db.close();
+        return rows.map((row) => ({ sequenceId: row.sequence_id, log: (JSON.parse(row.state) as { log: number[] }).log, position: row.position }));
+      });
+      expect(stored.map((row) => row.sequenceId).sort((x, y) => x - y)).toEqual(Array.from({ length: total + 1 }, (_, i) => i));
+      for (const row of stored) {
+        expect(row.log, `step ${row.sequenceId}`).toEqual(log.slice(0, row.sequenceId));
+        if (row.sequenceId > 0) expect(row.position).toBe(`writer-${winners.get(row.sequenceId)![0]}`);
+      }
+      // Both tabs see the same history, newest first, through listHistory.
+      const history = await pages[1]!.evaluate(async () => (await (globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister }).persister.listHistory('p', 'race', { limit: 5 })).steps.map((s) => s.sequenceId));
+      expect(history).toEqual([total, total - 1, total - 2, total - 3, total - 4]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a database of the layout before by_app_order, open in an old tab: a new tab adds the index with one version bump, the old tab steps aside, the data is all there', async () => {
+    const context = await browser.newContext();
+    try {
+      const old = await openPage(context);
+      // The old code's layout and saves, in an old tab that closes on versionchange (as the old persister did).
+      await old.evaluate(async () => {
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('layout1', 1);
+          req.onupgradeneeded = () => {
+            req.result.createObjectStore('burr_state', { keyPath: 'save_order', autoIncrement: true }).createIndex('by_app_sequence', ['partition_key', 'app_id', 'sequence_id'], { unique: true });
+            req.result.createObjectStore('burr_state_apps', { keyPath: ['partition_key', 'app_id'] }).createIndex('by_recency', ['partition_key', 'recency']);
+          };
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        db.onversionchange = () => db.close();
+        // Saves a0, b0, c0, a1 (save orders 1–4) as the old persister wrote them: a step, and its app's record.
+        const tx = db.transaction(['burr_state', 'burr_state_apps'], 'readwrite');
+        const saves: [string, number][] = [['a', 0], ['b', 0], ['c', 0], ['a', 1]];
+        saves.forEach(([app, sequenceId], i) => {
+          const order = i + 1;
+          tx.objectStore('burr_state').add({ partition_key: 'p', app_id: app, sequence_id: sequenceId, position: `step-${sequenceId}`, status: 'completed', state: '{}', created_at: new Date().toISOString() });
+          tx.objectStore('burr_state_apps').put({ partition_key: 'p', app_id: app, last_save_order: order, recency: -order, latest_sequence_id: sequenceId, latest_save_order: order });
+        });
+        await new Promise((resolve, reject) => {
+          tx.oncomplete = resolve;
+          tx.onerror = () => reject(tx.error);
+        });
+      });
+      const newer = await openPage(context);
+      await setUpPersister(newer, { dbName: 'layout1' });
+      const seen = await newer.evaluate(async () => {
+        const { persister } = globalThis as unknown as { persister: IndexedDBModule.IndexedDBPersister };
+        const first = await persister.listApps('p', { limit: 2 });
+        await persister.save({ partitionKey: 'p', appId: 'c', sequenceId: 1, position: 'moved', state: {}, status: 'completed' }); // c moves after the listing began
+        const second = await persister.listApps('p', { limit: 2, cursor: first.nextCursor });
+        const db = await new Promise<IDBDatabase>((resolve, reject) => {
+          const req = indexedDB.open('layout1');
+          req.onsuccess = () => resolve(req.result);
+          req.onerror = () => reject(req.error);
+        });
+        const store = db.transaction('burr_state').objectStore('burr_state');
+        const counts = await Promise.all([store.count(), store.index('by_app_order').count()].map((req) => new Promise<number>((resolve) => (req.onsuccess = () => resolve(req.result)))));
+        const version = db.version;
+        db.close();
+        return { ids: [...first.apps, ...second.apps].map((a) => a.appId), version, counts };
+      });
+      expect(seen).toEqual({ ids: ['a', 'c', 'b'], version: 2, counts: [5, 5] });
     } finally {
       await context.close();
     }
