@@ -177,6 +177,37 @@ describe('MongoDB test server, unmodified Node driver', () => {
     expect(bad).toMatchObject({ code: 40324 });
   });
 
+  it("runs the MongoDB persister's session pipelines: $cond/$lte/$literal in $max, compound _id, $arrayElemAt, $push of $$ROOT, UTF-8 string order", async () => {
+    const c = await fresh('sessions');
+    await c.insertMany([
+      { pk: 'p', app: 'x', seq: 0, at: 't1' }, { pk: 'p', app: 'x', seq: 1, at: 't3' }, { pk: 'p', app: 'y', seq: 0, at: 't2' },
+      { pk: null, app: 'z', seq: 0, at: 't0' }, { pk: '\uFF01', app: 'w', seq: 0, at: 't5' }, { pk: '\u{1F600}', app: 'v', seq: 0, at: 't6' },
+    ]);
+    const markers = (snapshot: unknown) => c.aggregate([
+      { $match: { pk: 'p' } },
+      { $sort: { app: -1, seq: -1 } },
+      { $group: { _id: '$app', top: { $first: '$seq' }, marker: { $max: { $cond: [{ $lte: ['$at', snapshot] }, '$at', null] } } } },
+      { $sort: { _id: 1 } },
+    ]).toArray();
+    expect(await markers({ $literal: 't2' })).toEqual([{ _id: 'x', top: 1, marker: 't1' }, { _id: 'y', top: 0, marker: 't2' }]);
+    // $literal keeps a text that looks like a field path a text: '$at' < 't…', so no step is at or before it.
+    expect(await markers({ $literal: '$at' })).toEqual([{ _id: 'x', top: 1, marker: null }, { _id: 'y', top: 0, marker: null }]);
+    const bounds = await c.aggregate([
+      { $sort: { pk: -1, app: -1, seq: -1 } },
+      { $group: { _id: { p: '$pk', a: '$app' }, ids: { $push: '$seq' } } },
+      { $project: { second: { $arrayElemAt: ['$ids', 1] } } },
+      { $match: { second: { $exists: true } } },
+      { $group: { _id: null, apps: { $push: '$$ROOT' } } },
+    ]).toArray();
+    expect(bounds).toEqual([{ _id: null, apps: [{ _id: { p: 'p', a: 'x' }, second: 0 }] }]);
+    expect(await c.aggregate([{ $match: { app: 'z' } }, { $group: { _id: { p: '$pk', a: '$app' } } }]).toArray()).toEqual([{ _id: { p: null, a: 'z' } }]);
+    // Strings compare by UTF-8 bytes: U+FF01 before U+1F600 (JavaScript's UTF-16 order has them the other way round).
+    const keys = async (match: Document) => (await c.aggregate([{ $match: match }, { $group: { _id: '$pk' } }, { $sort: { _id: 1 } }]).toArray()).map((d) => d._id);
+    expect(await keys({})).toEqual([null, 'p', '\uFF01', '\u{1F600}']);
+    expect(await keys({ pk: { $gte: '' } })).toEqual(['p', '\uFF01', '\u{1F600}']);
+    expect(await keys({ pk: { $gt: 'p' } })).toEqual(['\uFF01', '\u{1F600}']);
+  });
+
   it('answers distinct, countDocuments and estimatedDocumentCount; deleteMany/deleteOne count', async () => {
     const c = await fresh('del');
     await c.insertMany([{ k: 'x', t: [1, 2] }, { k: 'y', t: [2, 3] }, { k: 'x' }, { k: 'z' }]);
@@ -250,6 +281,16 @@ describe('MongoDB test server, unmodified Node driver', () => {
     const deadline = Date.now() + 5000;
     while ((await c.countDocuments({ k: 'old' })) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect((await c.find({}, { sort: { k: 1 } }).toArray()).map((d) => d.k)).toEqual(['new', 'text']);
+  });
+
+  it('sweeps a TTL index with expireAfterSeconds 0: each document goes at its own date', async () => {
+    const c = await fresh('ttl_at');
+    await c.createIndex({ expire_at: 1 }, { expireAfterSeconds: 0, name: 'expire_at_1' });
+    expect((await c.listIndexes().toArray())[1]).toEqual({ v: 2, key: { expire_at: 1 }, name: 'expire_at_1', expireAfterSeconds: 0 });
+    await c.insertMany([{ k: 'due', expire_at: new Date(Date.now() - 1) }, { k: 'later', expire_at: new Date(Date.now() + 60_000) }, { k: 'never' }]);
+    const deadline = Date.now() + 5000;
+    while ((await c.countDocuments({ k: 'due' })) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect((await c.find({}, { sort: { k: 1 } }).toArray()).map((d) => d.k)).toEqual(['later', 'never']);
   });
 
   it('keeps BSON types: Long beyond 2^53, Int32 vs Double, Dates, nested unicode', async () => {
@@ -499,6 +540,13 @@ describe('MongoDB test server, unmodified pymongo 3.11 (second, independent clie
       where: [2, 'unknown operator: $where'],
       unknown_command: [59, 'CommandNotFound'],
       after_drop: false,
+      session_markers: [{ _id: 'x', top: 1, marker: 't1' }, { _id: 'y', top: 0, marker: 't2' }],
+      session_markers_literal: [{ _id: 'x', top: 1, marker: null }, { _id: 'y', top: 0, marker: null }],
+      session_bounds: [{ _id: null, apps: [{ _id: { p: 'p', a: 'x' }, second: 0 }] }],
+      session_null_id: [{ _id: { p: null, a: 'z' } }],
+      session_keys: [null, 'p', '\uFF01', '\u{1F600}'],
+      session_keys_after: ['\uFF01', '\u{1F600}'],
+      ttl_index: { key: { expire_at: 1 }, expireAfterSeconds: 0 },
     });
   });
 });

@@ -102,6 +102,43 @@ try:
 except OperationFailure as e:
     out["unknown_command"] = [e.code, e.details.get("codeName")]
 
+# The MongoDB persister's session pipelines (listApps markers, prune bounds, partition keys).
+sessions = db["sessions"]
+sessions.insert_many([
+    {"pk": "p", "app": "x", "seq": 0, "at": "t1"}, {"pk": "p", "app": "x", "seq": 1, "at": "t3"},
+    {"pk": "p", "app": "y", "seq": 0, "at": "t2"}, {"pk": None, "app": "z", "seq": 0, "at": "t0"},
+    {"pk": "\uff01", "app": "w", "seq": 0, "at": "t5"}, {"pk": "\U0001F600", "app": "v", "seq": 0, "at": "t6"},
+])
+
+
+def markers(snapshot):
+    return list(sessions.aggregate([
+        {"$match": {"pk": "p"}},
+        {"$sort": {"app": -1, "seq": -1}},
+        {"$group": {"_id": "$app", "top": {"$first": "$seq"},
+                    "marker": {"$max": {"$cond": [{"$lte": ["$at", snapshot]}, "$at", None]}}}},
+        {"$sort": {"_id": 1}},
+    ]))
+
+
+out["session_markers"] = markers({"$literal": "t2"})
+out["session_markers_literal"] = markers({"$literal": "$at"})
+out["session_bounds"] = list(sessions.aggregate([
+    {"$sort": {"pk": -1, "app": -1, "seq": -1}},
+    {"$group": {"_id": {"p": "$pk", "a": "$app"}, "ids": {"$push": "$seq"}}},
+    {"$project": {"second": {"$arrayElemAt": ["$ids", 1]}}},
+    {"$match": {"second": {"$exists": True}}},
+    {"$group": {"_id": None, "apps": {"$push": "$$ROOT"}}},
+]))
+out["session_null_id"] = list(sessions.aggregate([{"$match": {"app": "z"}}, {"$group": {"_id": {"p": "$pk", "a": "$app"}}}]))
+out["session_keys"] = [d["_id"] for d in sessions.aggregate([{"$group": {"_id": "$pk"}}, {"$sort": {"_id": 1}}])]
+out["session_keys_after"] = [d["_id"] for d in sessions.aggregate([
+    {"$match": {"pk": {"$gt": "p"}}}, {"$group": {"_id": "$pk"}}, {"$sort": {"_id": 1}}])]
+sessions.create_index([("expire_at", pymongo.ASCENDING)], expireAfterSeconds=0, name="expire_at_1")
+ttl = [i for i in sessions.list_indexes() if i["name"] == "expire_at_1"][0]
+out["ttl_index"] = {"key": dict(ttl["key"]), "expireAfterSeconds": ttl["expireAfterSeconds"]}
+sessions.drop()
+
 coll.drop()
 out["after_drop"] = "people" in db.list_collection_names()
 client.close()
