@@ -237,7 +237,7 @@ export async function createPersister(config: BackendConfig): Promise<ManagedPer
       break;
     }
     case 'redis': {
-      const { RedisPersister } = await import('../src/persisters/redis.js');
+      const { RedisPersister } = await import('../src/persisters/redis/index.js');
       persister = RedisPersister.fromValues(config);
       break;
     }

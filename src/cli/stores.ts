@@ -259,7 +259,7 @@ const upstashKind: StoreKind = {
     const namespace = fragment ?? options.namespace ?? '';
     const { Redis } = await importDriver('@upstash/redis', 'an Upstash store', () => import('@upstash/redis'));
     const client = new Redis({ url, token, automaticDeserialization: false, enableAutoPipelining: false });
-    const { RedisPersister, unescapeKeyPart } = await import('../persisters/redis.js');
+    const { RedisPersister, unescapeKeyPart } = await import('../persisters/redis/index.js');
     // Read from, a store also yields what Burr's Python wrote at its unescaped keys for ids with
     // `:` or `%`; written to, only burr-edge's escaped keys count — so a copy moves such apps there.
     const source = role === 'source';
@@ -285,8 +285,9 @@ const upstashKind: StoreKind = {
       loader,
       writer: persister,
       async partitions() {
-        // A partition's sorted set: burr-edge's `<ns:><escaped partition>`; the kit's own end in `:%recent`;
-        // one holding `:` is Burr's unescaped key of a partition with `:` (burr-edge's never holds one).
+        // A partition's sorted set: burr-edge's `<ns:><escaped partition>`; the kit's own are `%partitions`
+        // and end in `:%recent` or `:%steps`; one holding `:` is Burr's unescaped key of a partition with `:`
+        // (burr-edge's never holds one).
         const found = new Set<string>();
         const match = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
         let cursor: string | number = '0';
@@ -294,8 +295,9 @@ const upstashKind: StoreKind = {
           const [next, keys] = await raw.scan(cursor, { match, type: 'zset', count: 1000 });
           for (const key of keys) {
             const part = key.slice(prefix.length);
+            if (part === '%partitions') continue;
             if (!part.includes(':')) found.add(unescapeKeyPart(part));
-            else if (source && !part.endsWith(':%recent')) found.add(part);
+            else if (source && !part.endsWith(':%recent') && !part.endsWith(':%steps')) found.add(part);
           }
           cursor = next;
         } while (String(cursor) !== '0');

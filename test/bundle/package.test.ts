@@ -219,7 +219,7 @@ describe('the installed modules', () => {
       // The bin opens every kind of store (each driver is imported when a store of its kind is named).
       '@libsql/client': ['dist/cli/stores.js', 'dist/persisters/libsql.js'],
       '@neondatabase/serverless': ['dist/cli/stores.js', 'dist/persisters/postgres.js'],
-      '@upstash/redis': ['dist/cli/stores.js', 'dist/persisters/redis.js'],
+      '@upstash/redis': ['dist/cli/stores.js', 'dist/persisters/redis/persister.js'],
       pg: ['dist/cli/stores.js'],
       idb: ['dist/persisters/indexeddb/schema.js'],
       // The gateway, the bin's MongoDB stores and its gateway command, and Node's build of burr-edge/mongodb; never the edge build (index.js).

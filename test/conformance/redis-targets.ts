@@ -10,7 +10,7 @@
  * the transport (commands, automatic deserialization) is the unmodified client.
  */
 import { Redis, errors, type Requester } from '@upstash/redis';
-import { RedisPersister, redisKeyLayout, type RedisPersisterOptions } from '../../src/persisters/redis.js';
+import { RedisPersister, redisKeyLayout, type RedisPersisterOptions } from '../../src/persisters/redis/index.js';
 import { instrumentFetch, type ConformanceTarget } from '../../src/testing/index.js';
 
 export interface UpstashAddresses {

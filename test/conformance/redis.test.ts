@@ -5,7 +5,7 @@
  * client's own HTTP transport — with requests counted and faults injected at the global fetch.
  */
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
-import { RedisPersister } from '../../src/persisters/redis.js';
+import { RedisPersister } from '../../src/persisters/redis/index.js';
 import { instrumentFetch, runConformanceSuite, type ConformanceTarget, type InstrumentedFetch } from '../../src/testing/index.js';
 import { inspectUpstash, upstashTarget } from './redis-targets.js';
 

@@ -11,7 +11,7 @@ import { Redis } from '@upstash/redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonEqual } from '../../src/core/compare.js';
 import { parseJson, type JsonObject, type JsonValue } from '../../src/core/json.js';
-import { RedisPersister } from '../../src/persisters/redis.js';
+import { RedisPersister } from '../../src/persisters/redis/index.js';
 import { instrumentFetch } from '../../src/testing/index.js';
 import { upstashRequester } from '../conformance/redis-targets.js';
 import { startRedis, startUpstashFront, type RedisServer, type UpstashFront } from '../harness/redis.js';

@@ -8,7 +8,7 @@
 import { Redis } from '@upstash/redis';
 import { describe, expect, inject, it } from 'vitest';
 import { BurrKeyCollisionError, isPersisterError } from '../../src/core/errors.js';
-import { RedisPersister } from '../../src/persisters/redis.js';
+import { RedisPersister } from '../../src/persisters/redis/index.js';
 import { upstashCommand, upstashRequester } from '../conformance/redis-targets.js';
 
 const harness = inject('harness');

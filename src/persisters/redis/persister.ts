@@ -3,8 +3,9 @@
  * Cloudflare Workers, Vercel Edge, Deno, Node and the browser. Same keys as Burr's Python
  * `RedisBasePersister`, so Burr (Python) and this persister share a database.
  *
- * Every operation is one server-side Lua script, so `save`, `load`, `listAppIds` and `deleteApp`
- * are one HTTP request each, and `save` and `deleteApp` are atomic.
+ * Every operation is one server-side Lua script, so each is one HTTP request (with EVALSHA on a
+ * warm script cache) and atomic: `save` (also with `expectedSequenceId`), `load`, `listAppIds`,
+ * `listHistory`, `listApps` and `listPartitionKeys` pages, `deleteApp` and `prune`.
  *
  * @example
  * ```ts
@@ -15,13 +16,31 @@
  * const latest = await persister.load('user-1', 'chat-1');
  * ```
  */
-import { BaseStatePersister, defaultErrorKind, someCause, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
-import { BurrKeyCollisionError, InvalidArgumentError, StateTooLargeError } from '../core/errors.js';
+import {
+  BaseStatePersister,
+  defaultErrorKind,
+  someCause,
+  type AppsQuery,
+  type BasePersisterOptions,
+  type ErrorKind,
+  type HistoryQuery,
+  type InsertOutcome,
+  type LoadQuery,
+  type PruneQuery,
+  type StoredAppRow,
+  type StoredAppsPage,
+  type StoredHistoryRow,
+  type StoredRecord,
+  type StoredRow,
+} from '../../core/base.js';
+import { BurrKeyCollisionError, InvalidArgumentError, StateTooLargeError } from '../../core/errors.js';
+import { utf8Length } from '../../core/json.js';
+import { LazyClient } from '../../core/lazy.js';
+import type { PersistedStatus } from '../../core/types.js';
+import { escapeKeyPart, redisKeyLayout, type RedisKeyLayout } from './keys.js';
+import { READ, WRITE, WRITE_SCRIPT, type LuaScript } from './scripts.js';
 
 export { BurrKeyCollisionError };
-import { utf8Length } from '../core/json.js';
-import { LazyClient } from '../core/lazy.js';
-import type { PersistedStatus } from '../core/types.js';
 
 /**
  * The slice of an `@upstash/redis` `Redis` client this persister uses: running a Lua script.
@@ -47,8 +66,14 @@ export interface RedisPersisterOptions extends BasePersisterOptions {
    */
   namespace?: string;
   /**
-   * Expire saved steps this many seconds after they were saved. Each save also refreshes the
-   * expiry of its partition's sorted sets, so an idle partition disappears entirely.
+   * Expire saved steps this many seconds after they were saved (Redis' own expiry). Each save
+   * also refreshes the expiry of its partition's sorted sets and pointer, of its app's steps
+   * index, and of the namespace's partitions index, so an idle app, partition or namespace
+   * disappears entirely. Listings skip what expired: `listAppIds` and `listApps` the apps whose
+   * latest step is gone, `listHistory` the steps that are gone, `listPartitionKeys` the
+   * partitions whose sorted set is gone; an expectation (`expectedSequenceId`) sees an app whose
+   * latest step expired as an app with no step. Use one `ttlSeconds` per namespace: a save
+   * without it does not take back the expiry another persister's save set on the shared keys.
    * @default undefined (keep forever, as Burr)
    */
   ttlSeconds?: number;
@@ -109,277 +134,7 @@ export type RedisEnv = Readonly<Record<string, unknown>>;
 /** Upstash's documented maximum request size on its Free and Pay-as-you-go plans. */
 export const UPSTASH_MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-// ───────────────────────────── key layout ─────────────────────────────
-
-/** Escapes `%` and `:` inside one key part; a part without them is unchanged (Burr's key). */
-export function escapeKeyPart(part: string): string {
-  return part.replace(/%/g, '%25').replace(/:/g, '%3A');
-}
-
-/** The inverse of {@link escapeKeyPart}. */
-export function unescapeKeyPart(part: string): string {
-  return part.replace(/%3A/g, ':').replace(/%25/g, '%');
-}
-
-/** The Redis keys of one namespace. */
-export interface RedisKeyLayout {
-  /** `<ns:>` or `''`. */
-  readonly prefix: string;
-  /** Burr's sorted set of a partition: member app id, score its highest sequence id. */
-  partition(partitionKey: string): string;
-  /** Burr's hash of one saved step: `<ns:><partition>:<app>:<sequence>`. */
-  record(partitionKey: string, appId: string, sequenceId: number): string;
-  /** burr-edge's sorted set of a partition's apps by time of their last save (for `listAppIds`). */
-  recentApps(partitionKey: string): string;
-  /** burr-edge's pointer to the partition's most recently saved step (for `load(pk, null)`). */
-  latestRecord(partitionKey: string): string;
-  /** burr-edge's marker that `initialize()` ran in this namespace. */
-  readonly marker: string;
-}
-
-/**
- * The keys burr-edge uses, for tools that read Redis around the persister. For partition keys
- * and app ids without `:` or `%` they are byte-identical to Burr's. Escaped parts never hold a
- * `:`, and a `%` in them is always followed by `25` or `3A`, so the kit's own keys (a part
- * starting `%r`, `%l` or `%b`) can collide neither with Burr's keys for ordinary ids nor with
- * the kit's keys for any ids.
- */
-export function redisKeyLayout(namespace = ''): RedisKeyLayout {
-  const prefix = namespace ? `${namespace}:` : '';
-  const partition = (partitionKey: string): string => prefix + escapeKeyPart(partitionKey);
-  return {
-    prefix,
-    partition,
-    record: (partitionKey, appId, sequenceId) => `${partition(partitionKey)}:${escapeKeyPart(appId)}:${sequenceId}`,
-    recentApps: (partitionKey) => `${partition(partitionKey)}:%recent`,
-    latestRecord: (partitionKey) => `${partition(partitionKey)}:%latest`,
-    marker: `${prefix}%burr-edge`,
-  };
-}
-
-// ───────────────────────────── scripts ─────────────────────────────
-
-/**
- * Lua shared by both scripts (kept terse: it is sent with every EVAL and ships in the bundle).
- * - `tag`: every string a script returns is prefixed with `=`, which no JSON text starts with:
- *   a client that JSON-parses replies (`@upstash/redis`'s default) leaves it as it is, so `"1"`
- *   cannot come back as the number 1.
- * - `esc`: {@link escapeKeyPart} in Lua. `int`: a score or id as integer digits (Lua's own
- *   number formatting would write 1.7e+15).
- * - `iso`: `TIME` as Python's `datetime.now(timezone.utc).isoformat()`, always with microseconds
- *   (days-to-civil after Howard Hinnant).
- * @internal
- */
-// The Lua is written without indentation: it ships in every Redis bundle, where each byte counts
-// against the backend's 4 KB budget (test/bundle/size.test.ts).
-export const LUA_COMMON = `
-local function tag(v) if v then return '=' .. v end return false end
-local function esc(s) return (string.gsub(string.gsub(s, '%%', '%%25'), ':', '%%3A')) end
-local function int(n) return string.format('%.0f', tonumber(n)) end
-local function iso(sec, usec)
-local f = math.floor
-local days = f(sec / 86400)
-local rem = sec - days * 86400
-local z = days + 719468
-local era = f(z / 146097)
-local doe = z - era * 146097
-local yoe = f((doe - f(doe / 1460) + f(doe / 36524) - f(doe / 146096)) / 365)
-local doy = doe - (365 * yoe + f(yoe / 4) - f(yoe / 100))
-local mp = f((5 * doy + 2) / 153)
-local d = doy - f((153 * mp + 2) / 5) + 1
-local m = mp < 10 and mp + 3 or mp - 9
-local y = yoe + era * 400
-if m <= 2 then y = y + 1 end
-return string.format('%04d-%02d-%02dT%02d:%02d:%02d.%06d+00:00', y, m, d, f(rem / 3600), f(rem % 3600 / 60), rem % 60, usec)
-end
-`;
-
-/**
- * The write script.
- * - `init`: KEYS = {marker}; ARGV = {op, value}.
- * - `save`: KEYS = {record hash, Burr's sorted set, recency sorted set, latest pointer};
- *   ARGV = {op, partition_key, app_id, sequence_id, position, state, status, ttl seconds (0:
- *   none), pointer}. Atomically: refuses an existing key (returning what holds it); writes
- *   Burr's hash with the server's clock; `ZADD GT` on Burr's sorted set (Burr sets the score to
- *   the saved sequence id, so a late save of an older step would lower it); records recency as
- *   microseconds of the server clock, forced to increase even if the clock steps back; points
- *   the partition's latest pointer at this step; with a TTL, expires all four keys and drops
- *   from both sorted sets the apps whose last save is older than the TTL (no step of theirs is
- *   left).
- * - `del`: KEYS = {Burr's sorted set, recency sorted set, latest pointer}; ARGV = {op, app_id,
- *   partition prefix}. Atomically: deletes the hashes of sequence ids 0 to the app's score in
- *   Burr's sorted set (steps may be sparse; deleting a missing key is harmless), in batches of
- *   1000 keys; removes the app from both sorted sets; when the latest pointer names this app,
- *   points it at the latest step of the most recently saved app left (keeping its TTL), or
- *   deletes it. Refuses (changing nothing) an app whose score is 100000 or more: the loop costs
- *   one `DEL` per sequence id, and the script holds the server while it runs.
- * @internal
- */
-export const WRITE_SCRIPT = `${LUA_COMMON}
-local op = ARGV[1]
-if op == 'init' then
-redis.call('SET', KEYS[1], ARGV[2])
-return 1
-end
-if op == 'del' then
-local app, pre = ARGV[2], esc(ARGV[2]) .. ':'
-local n = tonumber(redis.call('ZSCORE', KEYS[1], app) or -1)
-if n >= 100000 then return redis.error_reply('ERR burr-edge: deleteApp covers sequence ids below 100000, the app has ' .. int(n)) end
-for i = 0, n, 1000 do
-local ks = {}
-for j = i, math.min(i + 999, n) do ks[#ks + 1] = ARGV[3] .. pre .. j end
-redis.call('DEL', unpack(ks))
-end
-redis.call('ZREM', KEYS[1], app)
-redis.call('ZREM', KEYS[2], app)
-local p = redis.call('GET', KEYS[3])
-if p and string.sub(p, 1, #pre) == pre then
-local top = redis.call('ZREVRANGE', KEYS[2], 0, 0)[1]
-local seq = top and redis.call('ZSCORE', KEYS[1], top)
-if seq then redis.call('SET', KEYS[3], esc(top) .. ':' .. int(seq), 'KEEPTTL') else redis.call('DEL', KEYS[3]) end
-end
-return 1
-end
-if redis.call('EXISTS', KEYS[1]) == 1 then
-local v = redis.call('HMGET', KEYS[1], 'position', 'status', 'state')
-return {0, tag(v[1]), tag(v[2]), tag(v[3])}
-end
-local t = redis.call('TIME')
-local sec, usec = tonumber(t[1]), tonumber(t[2])
-redis.call('HSET', KEYS[1], 'partition_key', ARGV[2], 'app_id', ARGV[3], 'sequence_id', ARGV[4], 'position', ARGV[5], 'state', ARGV[6], 'status', ARGV[7], 'created_at', iso(sec, usec))
-redis.call('ZADD', KEYS[2], 'GT', ARGV[4], ARGV[3])
-local now = sec * 1000000 + usec
-local score = now
-local top = redis.call('ZREVRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-if top[2] and tonumber(top[2]) >= score then score = tonumber(top[2]) + 1 end
-redis.call('ZADD', KEYS[3], int(score), ARGV[3])
-redis.call('SET', KEYS[4], ARGV[9])
-local ttl = tonumber(ARGV[8])
-if ttl > 0 then
-for i = 1, 4 do redis.call('EXPIRE', KEYS[i], ttl) end
-local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. int(now - ttl * 1000000), 'LIMIT', 0, 500)
-if #stale > 0 then
-redis.call('ZREM', KEYS[3], unpack(stale))
-redis.call('ZREM', KEYS[2], unpack(stale))
-end
-end
-return {1}
-`;
-
-/**
- * The read script; it writes nothing (runs under `EVAL_RO`). A record comes back as
- * {partition_key, app_id, sequence_id, position, status, state, created_at}, tagged.
- * - `latest`: KEYS = {Burr's sorted set}; ARGV = {op, app_id, record key prefix}. ZSCORE then
- *   HMGET in one request (the record key is derived from the score, as Burr does).
- * - `seq`: KEYS = {record hash}.
- * - `partition`: KEYS = {latest pointer, Burr's sorted set}; ARGV = {op, partition prefix}. The
- *   pointer's step; without one (a partition only Burr's Python persister wrote), of each app's
- *   latest step the one created last (UTC ISO text with `+00:00` sorts by time, also when
- *   Python left the fraction out: `+` sorts before `.`).
- * - `list`: KEYS = {Burr's sorted set, recency sorted set}; ARGV = {op, limit (0: all), ttl}.
- *   Apps by recency (with a TTL, only those saved within it), then apps only Burr's Python
- *   persister saved, highest sequence id first. Every app the kit saved is in both sets, so
- *   equal sizes mean there is no such app and the second pass is skipped.
- * - `check`: KEYS = {marker}; ARGV = {op, SCAN pattern of the namespace, cursor}. 1 when the
- *   marker exists or a key of the namespace does (a store only Burr's Python wrote has no marker),
- *   0 when the scan is done and found none, else the tagged cursor to go on from (at most 20
- *   SCAN calls of 1000 per request, so one request never holds the server long).
- * @internal
- */
-export const READ_SCRIPT = `${LUA_COMMON}
-local FIELDS = {'partition_key', 'app_id', 'sequence_id', 'position', 'status', 'state', 'created_at'}
-local function row(key)
-local v = redis.call('HMGET', key, unpack(FIELDS))
-if not v[6] then return false end
-local out = {}
-for i = 1, 7 do out[i] = tag(v[i]) end
-return out
-end
-local op = ARGV[1]
-if op == 'seq' then return row(KEYS[1]) end
-if op == 'latest' then
-local seq = redis.call('ZSCORE', KEYS[1], ARGV[2])
-if not seq then return false end
-return row(ARGV[3] .. int(seq))
-end
-if op == 'partition' then
-local pointer = redis.call('GET', KEYS[1])
-if pointer then
-local r = row(ARGV[2] .. pointer)
-if r then return r end
-end
-local best, bestAt = false, false
-local apps = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-for i = 1, #apps, 2 do
-local key = ARGV[2] .. esc(apps[i]) .. ':' .. int(apps[i + 1])
-local at = redis.call('HGET', key, 'created_at')
-if at and (not bestAt or at > bestAt) then best, bestAt = key, at end
-end
-if best then return row(best) end
-return false
-end
-if op == 'list' then
-local limit = tonumber(ARGV[2])
-local min = '-inf'
-local ttl = tonumber(ARGV[3])
-if ttl > 0 then
-local t = redis.call('TIME')
-min = int(tonumber(t[1]) * 1000000 + tonumber(t[2]) - ttl * 1000000)
-end
-local recent
-if limit > 0 then recent = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', min, 'LIMIT', 0, limit)
-else recent = redis.call('ZREVRANGEBYSCORE', KEYS[2], '+inf', min) end
-local out = {}
-for i, app in ipairs(recent) do out[i] = tag(app) end
-if limit > 0 and #out >= limit then return out end
-if redis.call('ZCARD', KEYS[1]) == redis.call('ZCARD', KEYS[2]) then return out end
-for _, app in ipairs(redis.call('ZREVRANGE', KEYS[1], 0, -1)) do
-if not redis.call('ZSCORE', KEYS[2], app) then
-out[#out + 1] = tag(app)
-if limit > 0 and #out >= limit then break end
-end
-end
-return out
-end
-if op == 'check' then
-if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
-local c = ARGV[3]
-for i = 1, 20 do
-local r = redis.call('SCAN', c, 'MATCH', ARGV[2], 'COUNT', 1000)
-if #r[2] > 0 then return 1 end
-c = r[1]
-if c == '0' then return 0 end
-end
-return tag(c)
-end
-return redis.error_reply('ERR burr-edge: unknown operation ' .. tostring(op))
-`;
-
 const MARKER_VALUE = 'burr-edge redis layout 1';
-
-/** A script and its SHA-1, computed once per script with Web Crypto where there is one. */
-class LuaScript {
-  #sha: Promise<string | null> | undefined;
-  constructor(readonly text: string) {}
-
-  /** Hex SHA-1, or `null` where Web Crypto is missing (e.g. a page over plain http): then EVAL is used. */
-  sha1(): Promise<string | null> {
-    this.#sha ??= (async () => {
-      const subtle = globalThis.crypto?.subtle;
-      if (!subtle) return null;
-      try {
-        const digest = await subtle.digest('SHA-1', new TextEncoder().encode(this.text));
-        return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-      } catch {
-        return null;
-      }
-    })();
-    return this.#sha;
-  }
-}
-
-const WRITE = new LuaScript(WRITE_SCRIPT);
-const READ = new LuaScript(READ_SCRIPT);
 
 /** A driver error with the command (state included) cut from its message; the driver error is its `cause`. */
 class RedisCommandError extends Error {
@@ -390,9 +145,26 @@ class RedisCommandError extends Error {
 
 const CONSTRUCT = { backend: 'redis', operation: 'construct' } as const;
 
-/** Burr's `RedisBasePersister` over Upstash REST. One request per save, load, list and delete. */
+/**
+ * Burr's `RedisBasePersister` over Upstash REST. One request per save, load, listing page,
+ * delete and prune.
+ *
+ * Beside Burr's keys the kit keeps, per partition, `%recent` (apps by time of last save) and
+ * `%latest` (the partition's last saved step); per app, `%steps` (its sequence ids); per
+ * namespace, `%partitions` (the partition keys) and `%burr-edge` (set by `initialize()`). A
+ * step's hash holds exactly Burr's seven fields; what the kit adds per step (its marker, the
+ * app's previous marker, a fork's lineage) is in its member of `%steps` (see `./scripts.ts`).
+ *
+ * Data Burr's Python persister wrote (no kit keys) loads as before. The listings see it as
+ * follows: `listAppIds` and `listApps` list its apps after the kit's, highest sequence id first;
+ * `listHistory` finds its steps by probing sequence ids below the app's latest; `prune` with a
+ * partition prunes its apps too; `listPartitionKeys` and `prune` over every partition do not see
+ * a partition until the kit has saved into it (they read the partitions index). The kit's first
+ * save to such an app indexes its earlier steps, and from then on it is like any other.
+ */
 export class RedisPersister extends BaseStatePersister {
   protected readonly backendName = 'redis';
+  protected override readonly supportsExpectedSequenceId = true;
   readonly #client: LazyClient<UpstashRedisLike>;
   readonly #keys: RedisKeyLayout;
   readonly #ttl: number;
@@ -517,10 +289,25 @@ export class RedisPersister extends BaseStatePersister {
   }
 
   #saveCommand(record: StoredRecord): { keys: string[]; args: string[] } {
-    const { partitionKey, appId, sequenceId } = record;
+    const { partitionKey, appId, sequenceId, expectedSequenceId } = record;
+    const k = this.#keys;
+    const expected = expectedSequenceId === undefined ? '' : expectedSequenceId === null ? '-1' : String(expectedSequenceId);
     return {
-      keys: [this.#keys.record(partitionKey, appId, sequenceId), this.#keys.partition(partitionKey), this.#keys.recentApps(partitionKey), this.#keys.latestRecord(partitionKey)],
-      args: ['save', partitionKey, appId, String(sequenceId), record.position, record.stateJson, record.status, String(this.#ttl), `${escapeKeyPart(appId)}:${sequenceId}`],
+      keys: [k.record(partitionKey, appId, sequenceId), k.partition(partitionKey), k.recentApps(partitionKey), k.latestRecord(partitionKey), k.steps(partitionKey, appId), k.partitions],
+      args: [
+        'save',
+        partitionKey,
+        appId,
+        String(sequenceId),
+        record.position,
+        record.stateJson,
+        record.status,
+        String(this.#ttl),
+        `${escapeKeyPart(appId)}:${sequenceId}`,
+        expected,
+        record.forkedFromJson ?? '',
+        k.record(partitionKey, appId, sequenceId).slice(0, -String(sequenceId).length),
+      ],
     };
   }
 
@@ -529,11 +316,14 @@ export class RedisPersister extends BaseStatePersister {
     const reply = await this.#run(WRITE, false, keys, args);
     if (!Array.isArray(reply)) throw this.#unexpected(reply);
     if (reply[0] === 1) return { inserted: true };
-    const [, position, status, state] = reply as unknown[];
-    if (position === null || status === null || state === null) return { inserted: false, existing: null };
+    const [, position, status, state, latest] = reply as unknown[];
+    // The script reports the app's latest step only when the record carried an expectation (-1: none).
+    const reported = latest === undefined || latest === null ? {} : { latestSequenceId: Number(latest) < 0 ? null : Number(latest) };
+    if (position === null || status === null || state === null) return { inserted: false, existing: null, ...reported };
     return {
       inserted: false,
       existing: { ...record, position: this.#untag(position), status: this.#untag(status) as PersistedStatus, stateJson: this.#untag(state) },
+      ...reported,
     };
   }
 
@@ -584,12 +374,115 @@ export class RedisPersister extends BaseStatePersister {
 
   /**
    * Deletes every saved step of one app, in one request: one script removes the steps, the app's
-   * entries in both sorted sets, and moves the partition's latest pointer off the app. Apps with
-   * a sequence id of 100000 or more are refused (a `BackendError`; nothing is deleted).
+   * steps index, its entries in both sorted sets, moves the partition's latest pointer off the
+   * app, and drops the partition from the partitions index when no app is left. Apps with a
+   * sequence id of 100000 or more are refused (a `BackendError`; nothing is deleted).
    */
   protected override async storageDeleteApp(key: string, app: string): Promise<void> {
     const k = this.#keys;
-    await this.#run(WRITE, false, [k.partition(key), k.recentApps(key), k.latestRecord(key)], ['del', app, `${k.partition(key)}:`]);
+    await this.#run(WRITE, false, [k.partition(key), k.recentApps(key), k.latestRecord(key), k.steps(key, app), k.partitions], ['del', app, `${k.partition(key)}:`, key]);
+  }
+
+  /**
+   * A page of an app's steps from its steps index (`<ns:><partition>:<app>:%steps`, kept by
+   * every save), highest sequence id first; steps whose hash expired or was pruned are skipped.
+   * An app only Burr's Python persister wrote has no index: its steps are found by probing the
+   * sequence ids below its latest (Burr's score), at most 100000 ids per page — Burr numbers
+   * steps from 0 without gaps, so that finds them all. The kit's first save to such an app
+   * indexes its earlier steps. A step reports its fork lineage without its state when the kit
+   * saved it (kept in its `%steps` member); Burr's steps report it only with `withState`.
+   */
+  protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    const { partitionKey, appId, limit, before, withState } = query;
+    const k = this.#keys;
+    const prefix = k.record(partitionKey, appId, 0).slice(0, -1);
+    const reply = await this.#run(READ, true, [k.steps(partitionKey, appId), k.partition(partitionKey)], ['history', appId, prefix, String(limit), before === undefined ? '' : String(before), withState ? '1' : '0']);
+    if (!Array.isArray(reply)) throw this.#unexpected(reply);
+    return reply.map((row: unknown) => {
+      if (!Array.isArray(row)) throw this.#unexpected(row);
+      const [seq, position, status, createdAt, fork, state] = row.map((v: unknown) => (v === null || v === undefined ? null : this.#untag(v)));
+      return {
+        sequenceId: Number(seq),
+        position: position ?? '',
+        status: status as PersistedStatus,
+        createdAt: createdAt ?? '',
+        forkedFromJson: fork,
+        ...(withState ? { stateJson: state ?? undefined } : {}),
+      };
+    });
+  }
+
+  /**
+   * A page of a partition's apps, in one request. Markers are the recency scores (`%recent`):
+   * microseconds of the server clock at each save, forced above every earlier marker of the
+   * partition, so they increase in commit order (Lua scripts run one at a time). The snapshot is
+   * the partition's newest marker when the listing began; an app saved since is placed where
+   * it stood then, read from the `%steps` members of its newest steps (each holds its marker and
+   * the app's marker before it); an app created since is left out.
+   *
+   * Exact — every app that had a step at the snapshot listed once, in its place then — while
+   * other writers save, provided that (1) no step saved during the listing has a lower sequence
+   * id than a step of the same app saved before it (always so with `expectedSequenceId` and for
+   * Burr applications, which number steps upwards); (2) no app is deleted or pruned away, and no
+   * latest step expires, during the listing (it then drops out); (3) with `readOnlyEval` on a
+   * database with read replicas, the replica that answers a page has caught up with the
+   * snapshot. Apps only Burr's Python persister saved (in Burr's sorted set, not in the kit's
+   * `%recent`) come after the kit's, highest sequence id first, then app id descending; Burr's
+   * Python saves during a listing are not held to the snapshot (such an app may move).
+   */
+  protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const { partitionKey, limit, snapshot, after } = query;
+    const k = this.#keys;
+    const marker = (value: unknown): string => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+        throw new InvalidArgumentError('cursor', 'is not a cursor of this Redis listing; pass the nextCursor of the previous page unchanged', this.context('listApps'));
+      }
+      return String(value);
+    };
+    const args = ['apps', `${k.partition(partitionKey)}:`, String(limit), snapshot === undefined ? '' : marker(snapshot), after ? marker(after.marker) : '', after?.appId ?? ''];
+    const reply = await this.#run(READ, true, [k.partition(partitionKey), k.recentApps(partitionKey)], args);
+    if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) throw this.#unexpected(reply);
+    const rows = (reply[1] as unknown[]).map((row): StoredAppRow => {
+      if (!Array.isArray(row) || row.length !== 6) throw this.#unexpected(row);
+      const [app, seq, position, status, createdAt, place] = row as unknown[];
+      return {
+        appId: this.#untag(app),
+        latestSequenceId: Number(seq),
+        position: this.#untag(position),
+        status: this.#untag(status) as PersistedStatus,
+        updatedAt: createdAt === null ? '' : this.#untag(createdAt),
+        marker: Number(place),
+      };
+    });
+    return { rows, snapshot: Number(reply[0]) };
+  }
+
+  /**
+   * A page of the partition keys from the kit's partitions index (`<ns:>%partitions`, kept by
+   * save and deleteApp), skipping partitions whose sorted set expired. Ascending by UTF-8 bytes
+   * (ZRANGEBYLEX), which is Unicode code point order: it differs from JavaScript's UTF-16 order
+   * only between characters U+E000–U+FFFF and those above U+FFFF. Partitions only Burr's Python
+   * persister wrote are not in the index until the kit saves into them.
+   */
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    const reply = await this.#run(READ, true, [this.#keys.partitions], ['parts', this.#keys.prefix, String(limit), after === undefined ? '0' : '1', after ?? '']);
+    if (!Array.isArray(reply)) throw this.#unexpected(reply);
+    return reply.map((v: unknown) => this.#untag(v));
+  }
+
+  /**
+   * Prunes in one request (one script: it holds the server for as long as the steps in scope
+   * take). Apps are found in Burr's sorted sets; every partition means the partitions index, so
+   * partitions only Burr's Python wrote are left alone. `olderThan` compares `created_at` as text
+   * in Burr's format (`…T12:00:00.123456+00:00`).
+   */
+  protected override async storagePrune(query: PruneQuery): Promise<number> {
+    const { partitionKey, appId, olderThan, keepLast } = query;
+    const scope = partitionKey === undefined ? 'all' : appId === undefined ? 'partition' : 'app';
+    const cutoff = olderThan === undefined ? '' : `${olderThan.toISOString().slice(0, 23)}000+00:00`;
+    const reply = await this.#run(WRITE, false, [this.#keys.partitions], ['prune', this.#keys.prefix, scope, partitionKey ?? '', appId ?? '', String(keepLast ?? 0), cutoff]);
+    if (typeof reply !== 'number') throw this.#unexpected(reply);
+    return reply;
   }
 
   protected override classifyError(error: unknown): ErrorKind {
