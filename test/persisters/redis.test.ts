@@ -6,7 +6,7 @@
 import fc from 'fast-check';
 import { Redis as IORedis } from 'ioredis';
 import { Redis } from '@upstash/redis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { isPersisterError, type PersisterError } from '../../src/core/errors.js';
 import {
   LUA_COMMON,
@@ -20,6 +20,7 @@ import {
 import { instrumentFetch, type InstrumentedFetch } from '../../src/testing/index.js';
 import { startRedis, startUpstashFront, type RedisServer, type UpstashFront } from '../harness/redis.js';
 import { upstashRequester } from '../conformance/redis-targets.js';
+import { raceProcesses } from '../harness/race.js';
 
 const TOKEN = 'secret-token-redis-tests';
 let server: RedisServer;
@@ -658,4 +659,129 @@ describe('fromValues and fromEnv: the client @upstash/redis builds itself', () =
     expect(missing?.message).toContain('UPSTASH_REDIS_REST_TOKEN');
     expect(missing?.message).not.toContain(TOKEN);
   });
+});
+
+describe('sessions', () => {
+  const burrSave = async (ns: string, pk: string, app: string, seq: number, createdAt = '2026-01-01T00:00:00.000000+00:00') => {
+    await raw.hset(`${ns}:${pk}:${app}:${seq}`, { partition_key: pk, app_id: app, sequence_id: String(seq), position: `py-${seq}`, state: `{"seq": ${seq}}`, status: 'completed', created_at: createdAt });
+    await raw.zadd(`${ns}:${pk}`, 'GT', seq, app);
+  };
+
+  it('each session operation is one script call: EVALSHA for writes, EVALSHA_RO for listings', async () => {
+    const s = await subject({ namespace: 'ops' });
+    await s.persister.save(step('p', 'a', 0));
+    s.sent.length = 0;
+    await s.persister.save({ ...step('p', 'a', 1), expectedSequenceId: 0 });
+    await s.persister.listHistory('p', 'a', { withState: true });
+    await s.persister.listApps('p');
+    await s.persister.listPartitionKeys();
+    await s.persister.prune({ keepLast: 1 });
+    await s.persister.deleteApp('p', 'a');
+    expect(s.sent.map((c) => c[0])).toEqual(['evalsha', 'evalsha_ro', 'evalsha_ro', 'evalsha_ro', 'evalsha', 'evalsha']);
+  });
+
+  it("a step's extras live in its index member, not in Burr's hash: marker, the app's previous marker, a fork's lineage", async () => {
+    const { persister } = await subject({ namespace: 'mem' });
+    await persister.save(step('p', 'a', 0));
+    await persister.save(step('p', 'a', 1));
+    await persister.save(step('p', 'b', 3, { __burr_edge_fork__: { partition_key: 'p', app_id: 'a', sequence_id: 1 }, n: 1 }));
+    const [m0, m1] = (await raw.zrange('mem:p:a:%steps', 0, -1)).map((m) => m.split(':'));
+    expect([m0![0], m0![1], m0![2]]).toEqual(['0', expect.stringMatching(/^\d{16}$/), '']); // a new app: no previous marker
+    expect(m1![2]).toBe(m0![1]); // step 1 records where the app stood before it: step 0's marker
+    expect(Number(m1![1])).toBe(Number(await raw.zscore('mem:p:%recent', 'a')));
+    const [fork] = await raw.zrange('mem:p:b:%steps', 0, -1);
+    expect(fork).toMatch(/^3:\d+::\{"partition_key":"p","app_id":"a","sequence_id":1\}$/);
+    expect(Object.keys(await raw.hgetall('mem:p:b:3')).sort()).toEqual(['app_id', 'created_at', 'partition_key', 'position', 'sequence_id', 'state', 'status']);
+    expect((await persister.listHistory('p', 'b')).steps[0]?.forkedFrom).toEqual({ partitionKey: 'p', appId: 'a', sequenceId: 1 });
+  });
+
+  it("data Burr's Python wrote: history probes its sequence ids, listApps puts its apps after the kit's, the kit's first save indexes the app", async () => {
+    const s = await subject({ namespace: 'bp' });
+    for (const seq of [0, 1, 2, 3]) await burrSave('bp', 'p', 'py', seq);
+    await burrSave('bp', 'p', 'py-old', 7);
+    await burrSave('bp', 'p', 'py-b', 7);
+    await s.persister.save(step('p', 'edge', 0));
+    expect((await s.persister.listHistory('p', 'py')).steps.map((x) => [x.sequenceId, x.position])).toEqual([[3, 'py-3'], [2, 'py-2'], [1, 'py-1'], [0, 'py-0']]);
+    expect((await s.persister.listHistory('p', 'py', { before: 2, limit: 1 })).steps.map((x) => x.sequenceId)).toEqual([1]);
+    const listed = async (limit: number) => {
+      const out: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: Awaited<ReturnType<RedisPersister['listApps']>> = await s.persister.listApps('p', { limit, cursor });
+        out.push(...page.apps.map((a) => a.appId));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return out;
+    };
+    // Burr's apps after the kit's, highest sequence id first, then app id descending (as listAppIds: ZREVRANGE)
+    expect(await listed(1)).toEqual(['edge', 'py-old', 'py-b', 'py']);
+    expect(await listed(1)).toEqual(await s.persister.listAppIds('p'));
+    expect((await s.persister.listApps('p')).apps.find((a) => a.appId === 'py')).toMatchObject({ latestSequenceId: 3, position: 'py-3', updatedAt: '2026-01-01T00:00:00.000Z' });
+    // A listing that began before the kit's first save to a Burr app keeps it in Burr's place.
+    const first = await s.persister.listApps('p', { limit: 1 });
+    await s.persister.save({ ...step('p', 'py', 4), expectedSequenceId: 3 });
+    expect(await raw.zrange('bp:p:py:%steps', 0, -1, 'WITHSCORES').then((r) => r.filter((_, i) => i % 2 === 1))).toEqual(['0', '1', '2', '3', '4']);
+    const rest: string[] = [];
+    for (let cursor = first.nextCursor; cursor; ) {
+      const page = await s.persister.listApps('p', { limit: 1, cursor });
+      rest.push(...page.apps.map((a) => a.appId));
+      cursor = page.nextCursor;
+    }
+    expect(rest).toEqual(['py-old', 'py-b', 'py']);
+    expect(await listed(2)).toEqual(['py', 'edge', 'py-old', 'py-b']);
+    expect((await s.persister.listHistory('p', 'py')).steps.map((x) => x.sequenceId)).toEqual([4, 3, 2, 1, 0]);
+    // A partition only Burr wrote is not in the partitions index.
+    await burrSave('bp', 'only-burr', 'x', 0);
+    expect((await s.persister.listPartitionKeys()).partitionKeys).toEqual(['p']);
+    // prune of a partition prunes Burr's apps too (by probing), never the latest step.
+    expect((await s.persister.prune({ partitionKey: 'p', keepLast: 1 })).deletedSteps).toBe(4);
+    expect(await raw.keys('bp:p:py:[0-9]*')).toEqual(['bp:p:py:4']);
+  });
+
+  it('expectedSequenceId sees the latest step as Burr\'s sorted set names it; a refusal reports it and writes nothing', async () => {
+    const s = await subject({ namespace: 'exp' });
+    await burrSave('exp', 'p', 'py', 2);
+    const before = await snapshot('exp:*');
+    const error = await errorOf(() => s.persister.save({ ...step('p', 'py', 5), expectedSequenceId: 4 }));
+    expect(error).toMatchObject({ code: 'CONCURRENT_UPDATE', expectedSequenceId: 4, actualSequenceId: 2 });
+    expect(await snapshot('exp:*')).toEqual(before);
+    expect(await requestsOf(s, () => s.persister.save({ ...step('p', 'py', 3), expectedSequenceId: 2 }))).toBe(1);
+  });
+
+  it('with ttlSeconds the kit keys expire with the steps; listings skip what expired, and an expired app counts as no step', async () => {
+    const { persister } = await subject({ namespace: 'tl', ttlSeconds: 100 });
+    await persister.save(step('p', 'a', 0));
+    await persister.save(step('p', 'a', 1));
+    await persister.save(step('p', 'b', 0));
+    for (const key of ['tl:p:a:%steps', 'tl:%partitions']) expect(await raw.ttl(key), key).toBeGreaterThan(90);
+    // Expire step 0 of a and all of b, as Redis would.
+    await raw.del('tl:p:a:0', 'tl:p:b:0', 'tl:p:b:%steps');
+    expect((await persister.listHistory('p', 'a')).steps.map((x) => x.sequenceId)).toEqual([1]);
+    expect((await persister.listApps('p')).apps.map((x) => x.appId)).toEqual(['a']);
+    await persister.save({ ...step('p', 'b', 0), expectedSequenceId: null });
+    await persister.save(step('p', 'a', 2)); // trims the expired head of a's index
+    expect((await raw.zrange('tl:p:a:%steps', 0, -1)).map((m) => m.split(':')[0])).toEqual(['1', '2']);
+    await raw.del('tl:q', 'tl:p');
+    await persister.save(step('q', 'c', 0));
+    await raw.del('tl:q');
+    expect((await persister.listPartitionKeys()).partitionKeys).toEqual([]);
+  });
+
+  it('partition keys come in UTF-8 byte (code point) order, which differs from UTF-16 order only around U+E000–U+FFFF', async () => {
+    const { persister } = await subject({ namespace: 'ord' });
+    for (const key of ['\u{1F600}', '\uFFFD', 'é', 'a']) await persister.save(step(key, 'app', 0));
+    expect((await persister.listPartitionKeys()).partitionKeys).toEqual(['a', 'é', '\uFFFD', '\u{1F600}']);
+    expect(['\u{1F600}', '\uFFFD', 'é', 'a'].sort()).toEqual(['a', 'é', '\u{1F600}', '\uFFFD']); // JavaScript's order
+  });
+
+  it('writers in 3 processes racing with expectedSequenceId through the harness\'s Upstash front — one winner per step, none lost', async () => {
+    const harness = inject('harness');
+    const namespace = `race-${Date.now().toString(36)}`;
+    const persister = new RedisPersister({ client: new Redis(upstashRequester(harness.upstashUrl, harness.upstashToken, fetch)), namespace });
+    await persister.initialize();
+    const results = await raceProcesses({ persister, store: `upstash:${harness.upstashUrl}#${namespace}`, partitionKey: 'race', appId: 'session', writers: 3, rounds: 6, env: { UPSTASH_REDIS_REST_TOKEN: harness.upstashToken } });
+    expect(results).toHaveLength(3);
+    const history = await persister.listHistory('race', 'session', { limit: 100 });
+    expect(history.steps.map((x) => x.sequenceId)).toEqual(Array.from({ length: 19 }, (_, i) => 18 - i));
+  }, 60_000);
 });
