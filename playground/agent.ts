@@ -3,8 +3,12 @@
  * one action that reads the state and returns a new one; the state grows as it goes. The same
  * code runs in the CLI demo, the Cloudflare Worker and the browser playground, persisting
  * through whichever burr-edge persister it is given.
+ *
+ * Sessions go through the library: `initializeFrom` resumes, starts or forks an app, and
+ * `StepSaver` saves each step with optimistic concurrency, so two writers on one session get a
+ * `ConcurrentUpdateError` instead of a silently forked history.
  */
-import { State, type PersistedStateData, type StatePersister } from '../src/index.js';
+import { State, StepSaver, initializeFrom, type ForkSource, type InitializeFromResult, type PersistedStatus, type StatePersister } from '../src/index.js';
 
 export interface Note {
   topic: string;
@@ -56,6 +60,11 @@ export function initialState(question: string): AgentState {
   });
 }
 
+/** The entrypoint of a new app: it saves the question as step 0. */
+export const ENTRYPOINT = 'start';
+/** The last action: once it ran the agent is done, so a step's position alone says so. */
+export const FINAL_ACTION = 'finalize';
+
 /** Which action runs after `position`, or `null` when the agent is done. */
 export function nextAction(position: string, state: AgentState): string | null {
   if (state.get('answer') !== null) return null;
@@ -67,6 +76,8 @@ export function nextAction(position: string, state: AgentState): string | null {
 }
 
 const actions: Record<string, (state: AgentState) => AgentState> = {
+  // The question is already in the default state: step 0 saves it as it is.
+  start: (state) => state,
   plan(state) {
     const topics = Object.keys(FACTS);
     const offset = hash(state.get('question')) % topics.length;
@@ -105,38 +116,101 @@ export interface AppRef {
   appId: string;
 }
 
+export interface OpenOptions {
+  /** The question of a new app. */
+  question?: string;
+  /** Start `app` as a fork of this app's step (its latest when no `sequenceId`), in the same partition. */
+  forkFrom?: { appId: string; sequenceId?: number | null };
+}
+
 /**
- * Runs the next step of an app and saves it (one save, one round trip). A new app is
- * started with `question`. Returns `done: true` without saving when the agent has finished.
+ * One app being run: where it stands and what runs next. Opened with {@link openSession}; each
+ * {@link Session.step} runs one action and saves it (one save, no load).
  */
-export async function runStep(persister: StatePersister, app: AppRef, question = 'Why persist agent state at the edge?'): Promise<StepResult> {
-  const latest = await persister.load(app.partitionKey, app.appId);
-  if (!latest) {
-    const state = initialState(question);
-    await persister.save({ ...app, sequenceId: 0, position: 'start', state, status: 'completed' });
-    return { sequenceId: 0, position: 'start', state, saved: true, done: false };
+export class Session {
+  readonly app: AppRef;
+  /** How `initializeFrom` found the app. */
+  readonly origin: 'fresh' | 'resumed' | 'forked';
+  /** The step this app was forked from, when it is a fork. */
+  readonly forkedFrom: ForkSource | undefined;
+  #state: AgentState;
+  #position: string | null;
+  #status: PersistedStatus | null;
+  #sequenceId: number | null;
+  #next: string | null;
+  readonly #saver: StepSaver;
+
+  constructor(persister: StatePersister, start: InitializeFromResult) {
+    this.app = { partitionKey: start.partitionKey, appId: start.appId };
+    this.origin = start.origin;
+    this.forkedFrom = start.forkedFrom;
+    this.#state = State.deserialize(start.state) as AgentState;
+    this.#position = start.position;
+    this.#status = start.status;
+    this.#sequenceId = start.sequenceId;
+    // Fresh: the entrypoint; resumed or forked: the agent's transitions pick what follows the loaded step.
+    this.#next = start.entrypoint ?? nextAction(start.position!, this.#state);
+    this.#saver = new StepSaver(persister, { ...this.app, nextSequenceId: start.nextSequenceId });
   }
-  const current = State.deserialize(latest.state) as AgentState;
-  const action = nextAction(latest.position, current);
-  if (!action) return { sequenceId: latest.sequenceId, position: latest.position, state: current, saved: false, done: true };
-  const sequenceId = latest.sequenceId + 1;
-  const state = actions[action]!(current).update({ tokens: BigInt(current.get('tokens')) + BigInt(17 * sequenceId), __SEQUENCE_ID: sequenceId, __PRIOR_STEP: action });
-  await persister.save({ ...app, sequenceId, position: action, state, status: 'completed' });
-  return { sequenceId, position: action, state, saved: true, done: nextAction(action, state) === null };
+
+  get state(): AgentState {
+    return this.#state;
+  }
+  /** Position of the latest saved step; `null` before step 0. */
+  get position(): string | null {
+    return this.#position;
+  }
+  /** Status of the latest saved step; `null` before step 0. */
+  get status(): PersistedStatus | null {
+    return this.#status;
+  }
+  get sequenceId(): number | null {
+    return this.#sequenceId;
+  }
+  /** The action the next {@link step} runs, `null` when the agent is done. */
+  get nextAction(): string | null {
+    return this.#next;
+  }
+  get done(): boolean {
+    return this.#next === null;
+  }
+
+  /**
+   * Runs the next action and saves its state. Another writer having saved this app meanwhile is a
+   * `ConcurrentUpdateError` (nothing saved) — unless it saved the identical step, which counts as ours.
+   */
+  async step(): Promise<StepResult> {
+    const action = this.#next;
+    if (action === null) return { sequenceId: this.#sequenceId ?? 0, position: this.#position ?? ENTRYPOINT, state: this.#state, saved: false, done: true };
+    const sequenceId = this.#saver.nextSequenceId;
+    const current = this.#state;
+    const state = actions[action]!(current).update({ tokens: BigInt(current.get('tokens')) + BigInt(17 * sequenceId), __SEQUENCE_ID: sequenceId, __PRIOR_STEP: action });
+    await this.#saver.afterStep(action, state);
+    this.#state = state;
+    this.#position = action;
+    this.#status = 'completed';
+    this.#sequenceId = sequenceId;
+    this.#next = nextAction(action, state);
+    return { sequenceId, position: action, state, saved: true, done: this.#next === null };
+  }
 }
 
-/** Copies the step `sequenceId` of `from` into a new app `to`, which then continues from there (Burr's fork). */
-export async function forkApp(persister: StatePersister, from: AppRef, sequenceId: number, to: AppRef): Promise<PersistedStateData> {
-  const source = await persister.load(from.partitionKey, from.appId, sequenceId);
-  if (!source) throw new Error(`no step ${sequenceId} in app ${from.appId} (list its steps with: npm start -- --history ${from.appId})`);
-  await persister.save({ ...to, sequenceId: source.sequenceId, position: source.position, state: source.state, status: source.status });
-  return { ...source, appId: to.appId, partitionKey: to.partitionKey };
+/**
+ * Resumes `app` from its latest step, starts it (nothing saved until the first step), or forks it
+ * from another app's step (the fork's first step is saved here, lineage included). One load; a fork
+ * adds one save.
+ */
+export async function openSession(persister: StatePersister, app: AppRef, options: OpenOptions = {}): Promise<Session> {
+  const start = await initializeFrom(persister, {
+    ...app,
+    defaultState: initialState(options.question ?? 'Why persist agent state at the edge?'),
+    defaultEntrypoint: ENTRYPOINT,
+    ...(options.forkFrom ? { forkFrom: { partitionKey: app.partitionKey, ...options.forkFrom } } : {}),
+  });
+  return new Session(persister, start);
 }
 
-/** Every saved step of an app, oldest first: one load for the latest, then one per earlier step, in parallel. */
-export async function history(persister: StatePersister, app: AppRef): Promise<PersistedStateData[]> {
-  const latest = await persister.load(app.partitionKey, app.appId);
-  if (!latest) return [];
-  const earlier = await Promise.all(Array.from({ length: latest.sequenceId }, (_, i) => persister.load(app.partitionKey, app.appId, i)));
-  return [...earlier.filter((s): s is PersistedStateData => s !== null), latest];
+/** Opens the app and runs its next step: one load and one save (a new app is started with `question`). */
+export async function runStep(persister: StatePersister, app: AppRef, question?: string): Promise<StepResult> {
+  return (await openSession(persister, app, question === undefined ? {} : { question })).step();
 }

@@ -2,9 +2,10 @@
  * Builds a persister from plain configuration, for the CLI demo, the Worker and the Vercel function. Each
  * backend's module is imported only when chosen, so the demo never loads a driver it does not use.
  */
-import type { StatePersister } from '../src/index.js';
+import type { SessionPersister } from '../src/index.js';
 
-export type ManagedPersister = StatePersister & { close(): Promise<void>; listAppIds(partitionKey: string | null | undefined, options?: { limit?: number }): Promise<string[]> };
+/** What the examples use of a persister: saves and loads, the session listings, and close. */
+export type ManagedPersister = SessionPersister & { close(): Promise<void> };
 
 export type BackendConfig =
   | { backend: 'libsql'; url: string; authToken?: string; tableName?: string }

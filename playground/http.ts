@@ -10,25 +10,25 @@
  * | `POST /apps/:owner` `{question?, appId?}` | start an app (saves step 0) | 1 |
  * | `POST /apps/:owner/:app/step` | run the next step | 2 (load + save) |
  * | `GET /apps/:owner/:app[?sequenceId=n]` | latest step, or step n | 1 |
- * | `GET /apps/:owner/:app/history` | every saved step, oldest first | n + 1 for n steps (1 + n − 1 loads, in parallel) |
- * | `GET /apps/:owner[?limit=n]` | the owner's apps, most recent first | 1 |
- * | `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` | copy step n into a new app | 2 |
+ * | `GET /apps/:owner/:app/history[?limit=n&before=s]` | a page of saved steps with their state, newest first (`listHistory`); `nextBefore` is the next page's `before` | 1 |
+ * | `GET /apps/:owner[?limit=n&cursor=c]` | a page of the owner's apps, most recently saved first (`listApps`); `nextCursor` is the next page's `cursor` | 1 |
+ * | `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` | a new app continuing from step n (`initializeFrom({ forkFrom })`) | 2 |
  *
  * The owner is Burr's partition key; the app is Burr's app id. JSON bodies carry the state as
  * stored: integers beyond 2^53 (the agent's `tokens`) are exact JSON integers, so read them with
  * a lossless parser (`parseJson` from `burr-edge`) rather than `JSON.parse`.
  *
  * Errors are JSON `{error: {code, message}}`: the kit's codes for persister errors
- * (`ALREADY_EXISTS`, `INVALID_ARGUMENT`, `BACKEND`, …), `INVALID_ARGUMENT` for a bad request,
- * `NOT_FOUND` (404), `METHOD_NOT_ALLOWED` (405), and `CONFIG` (500) with `missing` naming the
+ * (`ALREADY_EXISTS` and `CONCURRENT_UPDATE` are 409, `INVALID_ARGUMENT`, `BACKEND`, …),
+ * `INVALID_ARGUMENT` for a bad request, `NOT_FOUND` (404), `METHOD_NOT_ALLOWED` (405), and `CONFIG` (500) with `missing` naming the
  * variables to set when the environment names no usable store.
  *
  * A handler keeps one persister per configuration for the life of the isolate (both platforms
  * reuse an isolate across requests), so a cold start pays for `initialize` once and every later
  * request goes straight to its queries.
  */
-import { State, isPersisterError, parseJson, stringifyJson, type JsonObject, type JsonValue, type PersistedStateData, type StatePersister } from '../src/index.js';
-import { forkApp, history, initialState, nextAction, runStep, type AgentState, type AppRef } from './agent.js';
+import { State, isPersisterError, parseJson, stringifyJson, type JsonObject, type JsonValue } from '../src/index.js';
+import { initialState, nextAction, openSession, type AgentState, type AppRef } from './agent.js';
 import { ConfigError, backendConfigFromEnv, createPersister, type BackendEnv, type ManagedPersister } from './backends.js';
 
 /** Answers one request; `env` holds the settings (a Worker's bindings, Vercel's `process.env`). */
@@ -119,14 +119,13 @@ async function startApp(request: Request, persister: () => Promise<ManagedPersis
   return json(stepBody({ partitionKey: owner, appId }, 0, 'start', 'completed', state), 201);
 }
 
-/** `POST /apps/:owner/:app/step` — loads the latest step once and lets the agent run and save the next. */
+/** `POST /apps/:owner/:app/step` — loads the latest step once (`initializeFrom`) and saves the next with optimistic concurrency. */
 async function stepApp(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[]): Promise<Response> {
-  const store = await persister();
-  const app: AppRef = { partitionKey: owner, appId: appId };
-  const latest = await store.load(app.partitionKey, app.appId);
-  if (!latest) throw notFound(`no app ${JSON.stringify(app.appId)} for owner ${JSON.stringify(app.partitionKey)}`);
-  const result = await runStep(withLatest(store, latest), app);
-  return json(stepBody(app, result.sequenceId, result.position, 'completed', result.state, result.done));
+  const app: AppRef = { partitionKey: owner, appId };
+  const session = await openSession(await persister(), app);
+  if (session.origin === 'fresh') throw notFound(`no app ${JSON.stringify(app.appId)} for owner ${JSON.stringify(app.partitionKey)}`);
+  const result = await session.step();
+  return json(stepBody(app, result.sequenceId, result.position, session.status ?? 'completed', result.state, result.done));
 }
 
 /** `GET /apps/:owner/:app[?sequenceId=n]` — one saved step. */
@@ -138,54 +137,36 @@ async function readApp(_request: Request, persister: () => Promise<ManagedPersis
   return json({ owner: step.partitionKey, appId: step.appId, sequenceId: step.sequenceId, position: step.position, status: step.status, createdAt: step.createdAt, done, state: step.state });
 }
 
-/** `GET /apps/:owner/:app/history` — every saved step of the app, oldest first. */
-async function appHistory(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[]): Promise<Response> {
-  const steps = await history(await persister(), { partitionKey: owner, appId });
-  if (steps.length === 0) throw notFound(`no app ${JSON.stringify(appId)} for owner ${JSON.stringify(owner)}`);
-  const last = steps[steps.length - 1]!;
-  const done = nextAction(last.position, State.deserialize(last.state) as AgentState) === null;
-  return json({ owner, appId, done, steps: steps.map((s) => ({ sequenceId: s.sequenceId, position: s.position, status: s.status, createdAt: s.createdAt, state: s.state })) });
+/** `GET /apps/:owner/:app/history[?limit=n&before=s]` — a page of the app's steps, newest first, with their state; a fork's first step names its source. */
+async function appHistory(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[], url: URL): Promise<Response> {
+  const limit = optionalInteger(url.searchParams.get('limit'), 'limit');
+  const before = optionalInteger(url.searchParams.get('before'), 'before');
+  const page = await (await persister()).listHistory(owner, appId, { withState: true, ...(limit === undefined ? {} : { limit }), ...(before === undefined ? {} : { before }) });
+  if (page.steps.length === 0 && before === undefined) throw notFound(`no app ${JSON.stringify(appId)} for owner ${JSON.stringify(owner)}`);
+  const steps = page.steps.map((s) => ({ sequenceId: s.sequenceId, position: s.position, status: s.status, createdAt: s.createdAt, ...(s.forkedFrom ? { forkedFrom: { ...s.forkedFrom } } : {}), state: s.state! }));
+  return json({ owner, appId, steps, nextBefore: page.nextBefore });
 }
 
-/** `GET /apps/:owner[?limit=n]` — the owner's app ids, most recently saved first. */
+/** `GET /apps/:owner[?limit=n&cursor=c]` — a page of the owner's apps, most recently saved first, each with its latest step. */
 async function listApps(_request: Request, persister: () => Promise<ManagedPersister>, [owner = '']: string[], url: URL): Promise<Response> {
   const limit = optionalInteger(url.searchParams.get('limit'), 'limit');
-  const appIds = await (await persister()).listAppIds(owner, limit === undefined ? undefined : { limit });
-  return json({ owner, appIds });
+  const cursor = url.searchParams.get('cursor') || undefined;
+  const page = await (await persister()).listApps(owner, { ...(limit === undefined ? {} : { limit }), ...(cursor === undefined ? {} : { cursor }) });
+  return json({ owner, apps: page.apps.map((app) => ({ ...app })), nextCursor: page.nextCursor });
 }
 
-/** `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` — a new app that continues from step `sequenceId`. */
+/** `POST /apps/:owner/:app/fork` `{sequenceId, newAppId?}` — a new app that continues from step `sequenceId`; its first step records the source. */
 async function forkFrom(request: Request, persister: () => Promise<ManagedPersister>, [owner = '', appId = '']: string[]): Promise<Response> {
   const body = await readBody(request);
   const sequenceId = body.sequenceId;
   if (typeof sequenceId !== 'number' || !Number.isSafeInteger(sequenceId) || sequenceId < 0) throw badRequest('sequenceId: a non-negative integer is required');
   const newAppId = optionalString(body, 'newAppId') ?? crypto.randomUUID();
-  const store = await persister();
-  const from: AppRef = { partitionKey: owner, appId: appId };
-  const to: AppRef = { partitionKey: owner, appId: newAppId };
-  let copy: PersistedStateData;
-  try {
-    copy = await forkApp(store, from, sequenceId, to);
-  } catch (error) {
-    // forkApp's only own error is a missing source step; storage errors are typed persister errors.
-    if (isPersisterError(error)) throw error;
-    throw notFound(error instanceof Error ? error.message : String(error));
-  }
-  const done = nextAction(copy.position, State.deserialize(copy.state) as AgentState) === null;
-  return json({ owner, appId: newAppId, forkedFrom: { appId, sequenceId }, sequenceId: copy.sequenceId, position: copy.position, status: copy.status, done, state: copy.state }, 201);
-}
-
-/** The persister as the agent sees it for one step: the latest step, already read by the Worker, is not read twice. */
-function withLatest(persister: ManagedPersister, latest: PersistedStateData): StatePersister {
-  return {
-    initialize: () => persister.initialize(),
-    save: (params) => persister.save(params),
-    listAppIds: (partitionKey, options) => persister.listAppIds(partitionKey, options),
-    load: (partitionKey, appId, sequenceId) =>
-      partitionKey === latest.partitionKey && appId === latest.appId && (sequenceId === undefined || sequenceId === null)
-        ? Promise.resolve(latest)
-        : persister.load(partitionKey, appId, sequenceId),
-  };
+  // A missing source step is the library's NotFoundError (404); an app id already taken is INVALID_ARGUMENT (400).
+  const session = await openSession(await persister(), { partitionKey: owner, appId: newAppId }, { forkFrom: { appId, sequenceId } });
+  return json(
+    { owner, appId: newAppId, forkedFrom: { ...session.forkedFrom! }, sequenceId: session.sequenceId, position: session.position, status: session.status, done: session.done, state: session.state.serialize() as JsonObject },
+    201,
+  );
 }
 
 function stepBody(app: AppRef, sequenceId: number, position: string, status: string, state: AgentState, done = false): JsonObject {
@@ -235,7 +216,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   INVALID_ARGUMENT: 400,
   SERIALIZATION: 400,
   ALREADY_EXISTS: 409,
+  CONCURRENT_UPDATE: 409,
+  NOT_FOUND: 404,
   STATE_TOO_LARGE: 413,
+  NOT_SUPPORTED: 501,
 };
 
 /** Maps errors to JSON answers: typed persister errors keep their code; a retryable backend failure is a 503. */

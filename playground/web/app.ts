@@ -1,31 +1,36 @@
 /**
  * The browser playground: the demo agent (playground/agent.ts) run step by step in the page,
- * every step saved to IndexedDB through `IndexedDBPersister`. Sessions list, each app's
- * timeline, the state at any step, fork from a step, delete an app, resume after a reload.
- * Tabs of the same origin share the database and tell each other about changes.
+ * every step saved to IndexedDB through `IndexedDBPersister`, all through the library's session
+ * API: the session list is `listApps` page by page, an app's timeline is `listHistory` (newest
+ * first, a fork's first step naming its source), a step runs through `initializeFrom` and
+ * `StepSaver`, a fork is `initializeFrom({ forkFrom })`. Tabs of the same origin share the
+ * database and tell each other about changes.
  */
-import { isPersisterError, State, stringifyJson, type JsonValue, type PersistedStateData } from '../../src/index.js';
-import { IndexedDBPersister, type VersionChangeInfo } from '../../src/persisters/indexeddb.js';
-import { forkApp, history, nextAction, runStep, type AgentState, type AppRef } from '../agent.js';
+import { isPersisterError, FORK_KEY, stringifyJson, type AppSummary, type ForkSource, type HistoryStep, type JsonObject, type JsonValue } from '../../src/index.js';
+import { IndexedDBPersister, type VersionChangeInfo } from '../../src/persisters/indexeddb/index.js';
+import { FINAL_ACTION, openSession, runStep, type AppRef } from '../agent.js';
 
 const DB_NAME = 'burr-edge-playground';
 const PARTITION = 'playground';
-const LINEAGE_KEY = 'burr-edge-playground:lineage';
-/** Burr's bookkeeping fields: changed by every step, so not worth calling out. */
-const BOOKKEEPING = new Set(['__SEQUENCE_ID', '__PRIOR_STEP', 'tokens']);
+/** Sessions per `listApps` page: the list grows by this much per "Show more". */
+const SESSIONS_PAGE = 8;
+/** Steps per `listHistory` page; the agent's apps have at most 10, so one page holds a whole app. */
+const HISTORY_PAGE = 50;
+/** Burr's bookkeeping fields (and the fork's lineage): changed by every step, so not worth calling out. */
+const BOOKKEEPING = new Set(['__SEQUENCE_ID', '__PRIOR_STEP', 'tokens', FORK_KEY]);
 
-interface Summary {
-  appId: string;
-  question: string;
-  sequenceId: number;
-  position: string;
-  done: boolean;
-  createdAt: string;
+interface SessionList {
+  apps: AppSummary[];
+  /** The next `listApps` page's cursor; `null` when the list is complete. */
+  nextCursor: string | null;
 }
 
 interface OpenApp {
   appId: string;
-  steps: PersistedStateData[];
+  /** Every step, newest first, each with its state. */
+  steps: HistoryStep[];
+  /** Where this app was forked from (its first step says so). */
+  forkedFrom: ForkSource | undefined;
   /** Sequence id of the step shown in the inspector. */
   selected: number;
 }
@@ -49,6 +54,7 @@ const ui = {
   form: $('new-session') as HTMLFormElement,
   question: $('question') as HTMLInputElement,
   sessions: $('sessions'),
+  moreSessions: $('more-sessions') as HTMLButtonElement,
   sessionCount: $('session-count'),
   noSessions: $('no-sessions'),
   workspace: $('workspace'),
@@ -80,7 +86,7 @@ const persister = IndexedDBPersister.fromValues({
     notice(`Another tab ${info.newVersion === null ? 'deleted' : 'upgraded'} the database; this tab stepped aside and reconnects on the next action.`),
 });
 
-let sessions: Summary[] = [];
+let sessions: SessionList = { apps: [], nextCursor: null };
 let current: OpenApp | null = null;
 let busy = false;
 
@@ -107,68 +113,51 @@ function clearError(): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fork lineage is the page's own bookkeeping (the persister stores steps, not relations).
-
-type Lineage = Record<string, { from: string; step: number }>;
-
-function readLineage(): Lineage {
-  try {
-    return JSON.parse(localStorage.getItem(LINEAGE_KEY) ?? '{}') as Lineage;
-  } catch {
-    return {};
-  }
-}
-
-function writeLineage(update: (lineage: Lineage) => void): void {
-  try {
-    const lineage = readLineage();
-    update(lineage);
-    localStorage.setItem(LINEAGE_KEY, JSON.stringify(lineage));
-  } catch {
-    // no localStorage (private mode): forks just lose their label
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading
+// Reading: one listApps call per page of sessions, one listHistory call per page of steps.
 
 function ref(appId: string): AppRef {
   return { partitionKey: PARTITION, appId };
 }
 
-function agentState(step: PersistedStateData): AgentState {
-  return State.deserialize(step.state) as AgentState;
-}
+const isFinished = (position: string): boolean => position === FINAL_ACTION;
+const stateOf = (step: HistoryStep): JsonObject => step.state ?? {};
 
-function isDone(step: PersistedStateData): boolean {
-  return nextAction(step.position, agentState(step)) === null;
-}
-
-function summarize(step: PersistedStateData): Summary {
-  return {
-    appId: step.appId,
-    question: String(step.state.question ?? ''),
-    sequenceId: step.sequenceId,
-    position: step.position,
-    done: isDone(step),
-    createdAt: step.createdAt,
-  };
-}
-
+/** Reloads the session list, as many sessions as were shown (at least one page) in one call. */
 async function loadSessions(): Promise<void> {
-  const ids = await persister.listAppIds(PARTITION);
-  const latest = await Promise.all(ids.map((appId) => persister.load(PARTITION, appId)));
-  sessions = latest.filter((s): s is PersistedStateData => s !== null).map(summarize);
+  const page = await persister.listApps(PARTITION, { limit: Math.max(SESSIONS_PAGE, sessions.apps.length) });
+  sessions = { apps: page.apps, nextCursor: page.nextCursor };
 }
 
-async function loadApp(appId: string, selected?: number): Promise<void> {
-  const steps = await history(persister, ref(appId));
-  if (steps.length === 0) {
-    current = null;
-    return;
-  }
-  const last = steps[steps.length - 1]!.sequenceId;
-  current = { appId, steps, selected: selected !== undefined && steps.some((s) => s.sequenceId === selected) ? selected : last };
+/** The next page of sessions, after those shown. */
+async function loadMoreSessions(): Promise<void> {
+  if (sessions.nextCursor === null) return;
+  const page = await persister.listApps(PARTITION, { limit: SESSIONS_PAGE, cursor: sessions.nextCursor });
+  const shown = new Set(sessions.apps.map((app) => app.appId));
+  sessions = { apps: [...sessions.apps, ...page.apps.filter((app) => !shown.has(app.appId))], nextCursor: page.nextCursor };
+}
+
+/** Every step of an app with its state, newest first; `[]` when it has none. */
+async function loadSteps(appId: string): Promise<HistoryStep[]> {
+  const steps: HistoryStep[] = [];
+  let before: number | null = null;
+  do {
+    const page = await persister.listHistory(PARTITION, appId, { limit: HISTORY_PAGE, before, withState: true });
+    steps.push(...page.steps);
+    before = page.nextBefore;
+  } while (before !== null);
+  return steps;
+}
+
+async function loadApp(appId: string, selected?: number): Promise<boolean> {
+  const steps = await loadSteps(appId);
+  if (steps.length === 0) return false;
+  const latest = steps[0]!.sequenceId;
+  current = { appId, steps, forkedFrom: steps[steps.length - 1]!.forkedFrom, selected: selected !== undefined && steps.some((s) => s.sequenceId === selected) ? selected : latest };
+  return true;
+}
+
+function appLink(appId: string, step: number): string {
+  return `#app=${encodeURIComponent(appId)}&step=${step}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -188,19 +177,12 @@ function ago(iso: string): string {
 }
 
 function renderSessions(): void {
-  const lineage = readLineage();
   ui.sessions.replaceChildren(
-    ...sessions.map((s) => {
+    ...sessions.apps.map((s) => {
       const title = h('span', { className: 'session-id' }, s.appId);
-      if (lineage[s.appId]) title.append(h('span', { className: 'badge fork', text: 'fork' }));
-      if (s.done) title.append(h('span', { className: 'badge done', text: 'finished' }));
-      const button = h(
-        'button',
-        {},
-        title,
-        h('span', { className: 'session-question', text: s.question }),
-        h('span', { className: 'session-meta', text: `step ${s.sequenceId} · ${s.position} · ${ago(s.createdAt)}` }),
-      );
+      if (isFinished(s.position)) title.append(h('span', { className: 'badge done', text: 'finished' }));
+      if (s.status === 'failed') title.append(h('span', { className: 'badge failed', text: 'failed' }));
+      const button = h('button', {}, title, h('span', { className: 'session-meta', text: `step ${s.latestSequenceId} · ${s.position} · ${ago(s.updatedAt)}` }));
       button.type = 'button';
       button.dataset.appId = s.appId;
       button.setAttribute('aria-current', String(current?.appId === s.appId));
@@ -208,23 +190,28 @@ function renderSessions(): void {
       return h('li', {}, button);
     }),
   );
-  ui.sessionCount.textContent = String(sessions.length);
-  ui.noSessions.hidden = sessions.length > 0;
+  const more = sessions.nextCursor !== null;
+  ui.sessionCount.textContent = `${sessions.apps.length}${more ? '+' : ''}`;
+  ui.sessionCount.title = more ? `${sessions.apps.length} shown; more below` : `${sessions.apps.length} session${sessions.apps.length === 1 ? '' : 's'}`;
+  ui.moreSessions.hidden = !more;
+  ui.moreSessions.disabled = busy;
+  ui.noSessions.hidden = sessions.apps.length > 0;
 }
 
 /** Top-level fields whose value differs from the previous step (bookkeeping left out). */
-function changedKeys(step: PersistedStateData, previous: PersistedStateData | undefined): string[] {
+function changedKeys(step: HistoryStep, previous: HistoryStep | undefined): string[] {
   if (!previous) return [];
-  const keys = new Set([...Object.keys(step.state), ...Object.keys(previous.state)]);
+  const [now, before] = [stateOf(step), stateOf(previous)];
+  const keys = new Set([...Object.keys(now), ...Object.keys(before)]);
   const text = (value: JsonValue | undefined): string => (value === undefined ? '' : stringifyJson({ v: value }));
-  return [...keys].filter((key) => !BOOKKEEPING.has(key) && text(step.state[key]) !== text(previous.state[key]));
+  return [...keys].filter((key) => !BOOKKEEPING.has(key) && text(now[key]) !== text(before[key]));
 }
 
 /** A few words on what a step changed, for the timeline: `notes: 2 items`, `reviews = 1`. */
-function describeChanges(step: PersistedStateData, keys: string[]): string {
+function describeChanges(step: HistoryStep, keys: string[]): string {
   return keys
     .map((key) => {
-      const value = step.state[key];
+      const value = stateOf(step)[key];
       if (Array.isArray(value)) return `${key}: ${value.length} item${value.length === 1 ? '' : 's'}`;
       if (typeof value === 'number' || typeof value === 'bigint') return `${key} = ${value}`;
       if (typeof value === 'string') return `${key} written`;
@@ -279,19 +266,25 @@ function renderJson(value: JsonValue, changed: Set<string>): DocumentFragment {
   return out;
 }
 
+/** The page's JSON view of a step: the lineage field is shown in the header and on the timeline, not in the state. */
+function shownState(step: HistoryStep): JsonObject {
+  const { [FORK_KEY]: _lineage, ...rest } = stateOf(step);
+  return rest;
+}
+
 function renderApp(): void {
   renderSessions();
   ui.workspace.hidden = current === null;
   ui.welcome.hidden = current !== null;
   if (!current) return;
-  const { appId, steps, selected } = current;
-  const latest = steps[steps.length - 1]!;
-  const done = isDone(latest);
-  const origin = readLineage()[appId];
-  ui.lineage.textContent = origin ? `Fork of ${origin.from} at step ${origin.step}` : 'Session';
+  const { appId, steps, selected, forkedFrom } = current;
+  const latest = steps[0]!;
+  const state = stateOf(latest);
+  const done = isFinished(latest.position);
+  ui.lineage.replaceChildren(...(forkedFrom ? ['Fork of ', forkLink(forkedFrom, forkedFrom.appId), ` at step ${forkedFrom.sequenceId}`] : ['Session']));
   ui.appId.textContent = appId;
-  ui.appQuestion.textContent = String(latest.state.question ?? '');
-  const answer = latest.state.answer;
+  ui.appQuestion.textContent = String(state.question ?? '');
+  const answer = state.answer;
   ui.answer.hidden = typeof answer !== 'string';
   ui.answerText.textContent = typeof answer === 'string' ? answer : '';
   ui.runStep.disabled = busy || done;
@@ -304,13 +297,15 @@ function renderApp(): void {
 
   ui.timeline.replaceChildren(
     ...steps.map((step, i) => {
-      const changes = i === 0 ? (step.sequenceId === 0 ? 'initial state' : 'forked here') : describeChanges(step, changedKeys(step, steps[i - 1])) || 'no change';
+      const previous = steps[i + 1];
+      const changes = step.forkedFrom ? 'forked here' : previous ? describeChanges(step, changedKeys(step, previous)) || 'no change' : step.sequenceId === 0 ? 'initial state' : 'first step';
+      const saved = new Date(step.createdAt).toLocaleString();
       const button = h(
         'button',
-        { title: `Step ${step.sequenceId}: ${step.position}, saved ${new Date(step.createdAt).toLocaleString()}` },
+        { className: 'step', title: `Step ${step.sequenceId}: ${step.position}, ${step.status}, saved ${saved}` },
         h('span', { className: 'dot', text: String(step.sequenceId) }),
-        h('span', {}, h('span', { className: 'step-name', text: step.position }), h('span', { className: 'step-changes', text: changes })),
-        h('span', { className: 'step-time', text: time(step.createdAt) }),
+        h('span', { className: 'step-main' }, h('span', { className: 'step-name', text: step.position }), h('span', { className: 'step-changes', text: changes })),
+        h('span', { className: 'step-when' }, h('span', { className: 'step-time', text: time(step.createdAt) }), h('span', { className: `step-status status-${step.status}`, text: step.status })),
       );
       button.type = 'button';
       button.dataset.sequenceId = String(step.sequenceId);
@@ -321,7 +316,18 @@ function renderApp(): void {
         writeHash();
         renderApp();
       });
-      return h('li', {}, button);
+      const fork = h('button', { className: 'step-fork', text: 'Fork', title: `Start a new session from step ${step.sequenceId}` });
+      fork.type = 'button';
+      fork.dataset.forkStep = String(step.sequenceId);
+      fork.setAttribute('aria-label', `Fork from step ${step.sequenceId}`);
+      fork.disabled = busy;
+      fork.addEventListener('click', () => forkFrom(step.sequenceId));
+      const item = h('li', { className: step.forkedFrom ? 'forked' : '' }, button, fork);
+      if (step.forkedFrom) {
+        const source = step.forkedFrom;
+        item.append(h('p', { className: 'fork-marker' }, '↳ forked from ', forkLink(source, `${source.appId} @ step ${source.sequenceId}`)));
+      }
+      return item;
     }),
   );
 
@@ -329,7 +335,8 @@ function renderApp(): void {
   const step = steps[index]!;
   ui.stepTitle.textContent = `Step ${step.sequenceId} · ${step.position}`;
   ui.stepMeta.textContent = `${step.status} · saved ${new Date(step.createdAt).toLocaleString()}`;
-  ui.json.replaceChildren(renderJson(step.state, new Set(changedKeys(step, steps[index - 1]))));
+  ui.fork.textContent = `Fork from step ${step.sequenceId}`;
+  ui.json.replaceChildren(renderJson(shownState(step), new Set(changedKeys(step, steps[index + 1]))));
   // Where the inspector scrolls (desktop), keep the first changed field in view.
   const firstChange = ui.json.querySelector<HTMLElement>('.changed');
   ui.json.scrollTop = 0;
@@ -337,13 +344,17 @@ function renderApp(): void {
   ui.timeline.querySelector('[aria-current="true"]')?.scrollIntoView({ block: 'nearest', inline: 'nearest' });
 }
 
-function writeHash(): void {
-  const hash = current ? `#app=${encodeURIComponent(current.appId)}&step=${current.selected}` : '';
-  if (location.hash !== hash) history_.replaceState(null, '', hash || location.pathname);
+/** A link to the step a fork came from (same partition: this page's). */
+function forkLink(source: ForkSource, label: string): HTMLAnchorElement {
+  const link = h('a', { className: 'fork-link', text: label, title: `Open ${source.appId} at step ${source.sequenceId}` });
+  link.href = appLink(source.appId, source.sequenceId);
+  return link;
 }
 
-// `history` is the agent's; the browser's is this.
-const history_ = window.history;
+function writeHash(): void {
+  const hash = current ? appLink(current.appId, current.selected) : '';
+  if (location.hash !== hash) history.replaceState(null, '', hash || location.pathname);
+}
 
 function readHash(): { appId?: string; step?: number } {
   const params = new URLSearchParams(location.hash.slice(1));
@@ -382,39 +393,53 @@ async function act(run: () => Promise<void>, changes = false): Promise<void> {
 }
 
 async function select(appId: string, step?: number): Promise<void> {
-  await loadApp(appId, step);
+  // A link to a fork's source that was deleted since: say so and stay where we are.
+  if (!(await loadApp(appId, step))) notice(`${appId} has no saved steps (deleted?).`);
   writeHash();
 }
 
 async function refresh(appId = current?.appId, step?: number): Promise<void> {
   await loadSessions();
-  if (appId && sessions.some((s) => s.appId === appId)) await loadApp(appId, step);
-  else current = null;
+  if (!appId || !(await loadApp(appId, step))) current = null;
   writeHash();
 }
 
 function newId(prefix: string): string {
+  // Four random characters; should one be taken anyway, the save (expectedSequenceId: null) refuses it.
   for (;;) {
     const id = `${prefix}-${Math.random().toString(36).slice(2, 6)}`;
-    if (!sessions.some((s) => s.appId === id)) return id;
+    if (!sessions.apps.some((s) => s.appId === id)) return id;
   }
 }
 
 async function runNext(): Promise<boolean> {
   if (!current) return false;
   try {
+    // One load (initializeFrom) and one save that holds only if the app's latest step is still the one loaded.
     const result = await runStep(persister, ref(current.appId));
     await refresh(current.appId);
     return !result.done;
   } catch (error) {
-    if (isPersisterError(error) && error.code === 'ALREADY_EXISTS') {
-      // Another tab ran this step first: its step is kept, ours refused. Show what is stored.
+    if (isPersisterError(error) && (error.code === 'CONCURRENT_UPDATE' || error.code === 'ALREADY_EXISTS')) {
+      // Another tab saved a different next step first: its step is kept, ours refused. Show what is stored.
       await refresh(current.appId);
       notice('Another tab saved this step first; showing the stored step.');
       return false;
     }
     throw error;
   }
+}
+
+function forkFrom(step: number): void {
+  void act(async () => {
+    if (!current) return;
+    const from = current.appId;
+    const to = newId('fork');
+    // Saves the fork's first step (a copy of `step` naming its source); the source is not written.
+    await openSession(persister, ref(to), { forkFrom: { appId: from, sequenceId: step } });
+    await refresh(to);
+    notice(`Forked ${from} at step ${step} into ${to}.`);
+  }, true);
 }
 
 ui.form.addEventListener('submit', (event) => {
@@ -438,18 +463,11 @@ ui.runAll.addEventListener('click', () =>
   }, true),
 );
 
-ui.fork.addEventListener('click', () =>
-  void act(async () => {
-    if (!current) return;
-    const from = current.appId;
-    const step = current.selected;
-    const to = newId('fork');
-    await forkApp(persister, ref(from), step, ref(to));
-    writeLineage((lineage) => (lineage[to] = { from, step }));
-    await refresh(to);
-    notice(`Forked ${from} at step ${step} into ${to}.`);
-  }, true),
-);
+ui.fork.addEventListener('click', () => {
+  if (current) forkFrom(current.selected);
+});
+
+ui.moreSessions.addEventListener('click', () => void act(loadMoreSessions));
 
 let confirmTimer: ReturnType<typeof setTimeout> | undefined;
 ui.deleteApp.addEventListener('click', () => {
@@ -465,11 +483,9 @@ ui.deleteApp.addEventListener('click', () => {
   const appId = current.appId;
   void act(async () => {
     await persister.deleteApp(PARTITION, appId);
-    writeLineage((lineage) => delete lineage[appId]);
     await loadSessions();
-    const next = sessions[0]?.appId;
-    if (next) await select(next);
-    else current = null;
+    const next = sessions.apps[0]?.appId;
+    if (!next || !(await loadApp(next))) current = null;
     writeHash();
     notice(`Deleted ${appId} and all its steps.`);
   }, true);
@@ -497,11 +513,10 @@ void act(async () => {
   await persister.initialize();
   await loadSessions();
   const { appId, step } = readHash();
-  const resume = appId && sessions.some((s) => s.appId === appId) ? appId : sessions[0]?.appId;
-  if (resume) {
-    await select(resume, appId === resume ? step : undefined);
-    const latest = current?.steps[current.steps.length - 1];
-    if (latest) notice(`Resumed ${resume} from IndexedDB at step ${latest.sequenceId} (${latest.position}).`);
-  }
+  // The hash's app (it may be beyond the first page of sessions), else the most recently saved.
+  const resumed = (appId !== undefined && (await loadApp(appId, step))) || (sessions.apps[0] !== undefined && (await loadApp(sessions.apps[0].appId)));
+  writeHash();
+  const latest = resumed ? current?.steps[0] : undefined;
+  if (latest) notice(`Resumed ${current!.appId} from IndexedDB at step ${latest.sequenceId} (${latest.position}).`);
   document.documentElement.dataset.ready = 'true';
 });

@@ -26,7 +26,7 @@ describe('Worker example in workerd', () => {
     expect(env.LIBSQL_URL).toMatch(/^http:\/\/127\.0\.0\.1:\d+/);
   });
 
-  it('starts an app, runs it to the end, reads any step, lists and forks', async () => {
+  it('starts an app, runs it to the end, reads any step, forks, lists history and apps page by page', async () => {
     const started = await call('POST', `/apps/${owner}`, { question: 'Why persist agent state at the edge?', appId: 'first' });
     expect(started.status).toBe(201);
     expect(started.body).toMatchObject({ owner, appId: 'first', sequenceId: 0, position: 'start', done: false });
@@ -55,12 +55,23 @@ describe('Worker example in workerd', () => {
     const fork = await call('POST', `/apps/${owner}/first/fork`, { sequenceId: 3, newAppId: 'second' });
     expect(fork.status).toBe(201);
     expect(fork.body).toMatchObject({ appId: 'second', sequenceId: 3, position: 'research', forkedFrom: { appId: 'first', sequenceId: 3 } });
+    expect((fork.body.state as JsonObject).__burr_edge_fork__).toBeUndefined(); // the lineage is `forkedFrom`, not state
     const continued = await call('POST', `/apps/${owner}/second/step`);
     expect(continued.body).toMatchObject({ appId: 'second', sequenceId: 4, position: 'research' });
+    // The fork's history: newest first, its first step naming the source.
+    const history = await call('GET', `/apps/${owner}/second/history`);
+    expect(history.body).toMatchObject({ owner, appId: 'second', nextBefore: null, steps: [{ sequenceId: 4, position: 'research' }, { sequenceId: 3, forkedFrom: { partitionKey: owner, appId: 'first', sequenceId: 3 } }] });
+    expect((history.body.steps as JsonObject[])[0]!.forkedFrom).toBeUndefined();
 
+    // The owner's apps, most recently saved first, page by page with the cursor.
     const list = await call('GET', `/apps/${owner}`);
-    expect(list.body).toEqual({ owner, appIds: ['second', 'first'] });
-    expect((await call('GET', `/apps/${owner}?limit=1`)).body.appIds).toEqual(['second']);
+    expect((list.body.apps as JsonObject[]).map((a) => a.appId)).toEqual(['second', 'first']);
+    expect(list.body).toMatchObject({ owner, nextCursor: null, apps: [{ appId: 'second', latestSequenceId: 4, position: 'research' }, { appId: 'first', latestSequenceId: 9, position: 'finalize' }] });
+    const firstPage = await call('GET', `/apps/${owner}?limit=1`);
+    expect((firstPage.body.apps as JsonObject[]).map((a) => a.appId)).toEqual(['second']);
+    const nextPage = await call('GET', `/apps/${owner}?limit=1&cursor=${encodeURIComponent(String(firstPage.body.nextCursor))}`);
+    expect((nextPage.body.apps as JsonObject[]).map((a) => a.appId)).toEqual(['first']);
+    expect(nextPage.body.nextCursor).toBeNull();
   });
 
   it('answers 404, 400, 405 and 409 with typed JSON errors', async () => {
@@ -69,6 +80,9 @@ describe('Worker example in workerd', () => {
     expect((await call('GET', `/apps/${owner}/nobody?sequenceId=-1`)).status).toBe(400);
     expect((await call('POST', `/apps/${owner}/nobody/fork`, { sequenceId: 0 })).status).toBe(404);
     expect((await call('POST', `/apps/${owner}/nobody/fork`, { sequenceId: 'x' })).status).toBe(400);
+    expect((await call('POST', `/apps/${owner}/first/fork`, { sequenceId: 99 })).body).toMatchObject({ error: { code: 'NOT_FOUND' } });
+    expect((await call('POST', `/apps/${owner}/first/fork`, { sequenceId: 1, newAppId: 'second' })).status).toBe(400); // that app id is taken
+    expect((await call('GET', `/apps/${owner}/nobody/history`)).status).toBe(404);
     expect((await call('DELETE', `/apps/${owner}`)).status).toBe(405);
     expect((await call('GET', '/nowhere')).status).toBe(404);
 
