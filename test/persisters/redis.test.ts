@@ -738,6 +738,19 @@ describe('sessions', () => {
     expect(await raw.keys('bp:p:py:[0-9]*')).toEqual(['bp:p:py:4']);
   });
 
+  it("listApps pages through Burr's apps, also those at sequence id 0 (their cursor markers are safe integers)", async () => {
+    const s = await subject({ namespace: 'bz' });
+    for (const app of ['z0', 'z1', 'z2']) await burrSave('bz', 'p', app, 0);
+    await s.persister.save(step('p', 'edge', 0));
+    const seen: string[] = [];
+    for (let cursor: string | null = null, pages = 0; pages === 0 || cursor; pages++) {
+      const page: Awaited<ReturnType<RedisPersister['listApps']>> = await s.persister.listApps('p', { limit: 1, cursor });
+      seen.push(...page.apps.map((a) => a.appId));
+      cursor = page.nextCursor;
+    }
+    expect(seen).toEqual(['edge', 'z2', 'z1', 'z0']);
+  });
+
   it('expectedSequenceId sees the latest step as Burr\'s sorted set names it; a refusal reports it and writes nothing', async () => {
     const s = await subject({ namespace: 'exp' });
     await burrSave('exp', 'p', 'py', 2);

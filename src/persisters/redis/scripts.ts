@@ -6,7 +6,7 @@
  * beyond them is in the member of the app's steps index (`<ns:><partition>:<app>:%steps`, score
  * the sequence id): `<seq>:<marker>:<prev>[:<fork>]`, where
  * - `marker` is the step's place in its partition's save order (the `%recent` score it gave the app);
- * - `prev` is the app's marker before this save (a Burr-only app's is its score − 2^53), empty
+ * - `prev` is the app's marker before this save (a Burr-only app's is its score − (2^53 − 1)), empty
  *   when the app had no step; `listApps` reads it to place an app as of a snapshot;
  * - `fork` is the state's fork lineage as JSON text, when it has one (`listHistory` reports it without the state).
  * A member that is only `<seq>` indexes a step saved before the index existed (by Burr's Python
@@ -23,15 +23,16 @@
  *   number formatting would write 1.7e+15).
  * - `lt`: byte order of two strings. Lua's `<` on strings follows the server's locale
  *   (Redis sets LC_COLLATE from the environment), sorted sets and ZRANGEBYLEX follow bytes.
- * - `BURR`: 2^53. An app only Burr's Python persister saved (in Burr's sorted set, not in
+ * - `BURR`: 2^53 − 1. An app only Burr's Python persister saved (in Burr's sorted set, not in
  *   `%recent`) is placed at marker `score − BURR`: below every marker the kit gives, highest
- *   sequence id first, as `listAppIds` orders them.
+ *   sequence id first, as `listAppIds` orders them (a safe integer for any sequence id, so it
+ *   travels in a cursor).
  * - `iso`: `TIME` as Python's `datetime.now(timezone.utc).isoformat()`, always with microseconds
  *   (days-to-civil after Howard Hinnant).
  * @internal
  */
 export const LUA_COMMON = `
-local BURR = 9007199254740992
+local BURR = 9007199254740991
 local function tag(v) if v then return '=' .. v end return false end
 local function esc(s) return (string.gsub(string.gsub(s, '%%', '%%25'), ':', '%%3A')) end
 local function int(n) return string.format('%.0f', tonumber(n)) end
