@@ -5,8 +5,8 @@
  * ```sh
  * curl -X POST https://<deployment>/api/agent/apps/ada -d '{"question":"Why persist?"}'   # step 0
  * curl -X POST https://<deployment>/api/agent/apps/ada/<appId>/step                       # one step per request
- * curl https://<deployment>/api/agent/apps/ada                                            # ada's sessions
- * curl https://<deployment>/api/agent/apps/ada/<appId>/history                            # one session, step by step
+ * curl https://<deployment>/api/agent/apps/ada                                            # ada's sessions, a page (?cursor= the next)
+ * curl https://<deployment>/api/agent/apps/ada/<appId>/history                            # one session's steps, newest first (?before= older)
  * ```
  *
  * The store comes from the variables Vercel's integrations set — Neon `DATABASE_URL`, Upstash
