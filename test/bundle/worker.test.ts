@@ -122,8 +122,9 @@ describe('Worker bundle (wrangler deploy --dry-run) in Miniflare without nodejs_
           expect(step).toMatchObject({ status: 200, requests: 2, body: { sequenceId: 1, position: 'plan' } });
           expect(await counted('GET', `/apps/${owner}/a`)).toMatchObject({ status: 200, requests: 1, body: { sequenceId: 1 } });
           expect(await counted('GET', `/apps/${owner}/a?sequenceId=0`)).toMatchObject({ status: 200, requests: 1, body: { position: 'start' } });
-          expect(await counted('GET', `/apps/${owner}`)).toMatchObject({ status: 200, requests: 1, body: { appIds: ['a'] } });
+          expect(await counted('GET', `/apps/${owner}`)).toMatchObject({ status: 200, requests: 1, body: { apps: [{ appId: 'a', latestSequenceId: 1 }], nextCursor: null } });
           expect(await counted('POST', `/apps/${owner}/a/fork`, { sequenceId: 1, newAppId: 'b' })).toMatchObject({ status: 201, requests: 2 });
+          expect(await counted('GET', `/apps/${owner}/b/history`)).toMatchObject({ status: 200, requests: 1, body: { steps: [{ sequenceId: 1, forkedFrom: { appId: 'a', sequenceId: 1 } }], nextBefore: null } });
           expect(await counted('POST', `/apps/${owner}`, { appId: 'c' })).toMatchObject({ status: 201, requests: 1 });
         } finally {
           await first.mf.dispose();
@@ -137,7 +138,7 @@ describe('Worker bundle (wrangler deploy --dry-run) in Miniflare without nodejs_
           expect(String((read.body.state as JsonObject).question)).toBe('Does it survive?');
           const next = await call(second.mf, 'POST', `/apps/${owner}/a/step`);
           expect(next.body).toMatchObject({ sequenceId: 2, position: 'research' });
-          expect((await call(second.mf, 'GET', `/apps/${owner}`)).body.appIds).toEqual(['a', 'c', 'b']);
+          expect(((await call(second.mf, 'GET', `/apps/${owner}`)).body.apps as JsonObject[]).map((a) => a.appId)).toEqual(['a', 'c', 'b']);
         } finally {
           await second.mf.dispose();
         }
