@@ -152,8 +152,9 @@ const libsqlKind: StoreKind = {
     }
     const authToken = options.authToken ?? options.env.LIBSQL_AUTH_TOKEN;
     const driver = await importDriver('@libsql/client', `a libSQL store (${url.split(':')[0]}:)`, () => (local ? import('@libsql/client') : import('@libsql/client/web')));
-    const client = driver.createClient({ url, ...(authToken && !local ? { authToken } : {}) }) as unknown as LibsqlRawClient;
-    const { SQLitePersister } = await import('../persisters/libsql.js');
+    const { SQLitePersister, LOCAL_BUSY_TIMEOUT_MS } = await import('../persisters/libsql.js');
+    // A local file other processes write too: wait for their lock instead of failing with SQLITE_BUSY.
+    const client = driver.createClient({ url, ...(local ? { timeout: LOCAL_BUSY_TIMEOUT_MS } : {}), ...(authToken && !local ? { authToken } : {}) }) as unknown as LibsqlRawClient;
     const persister = new SQLitePersister({ client: client as never, tableName, ownsClient: true });
     const table = `"${persister.tableName}"`;
     return {

@@ -12,7 +12,20 @@
  * const latest = await persister.load('user-1', 'chat-1');
  * ```
  */
-import { BaseStatePersister, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
+import {
+  BaseStatePersister,
+  type AppsQuery,
+  type BasePersisterOptions,
+  type ErrorKind,
+  type HistoryQuery,
+  type InsertOutcome,
+  type LoadQuery,
+  type PruneQuery,
+  type StoredAppsPage,
+  type StoredHistoryRow,
+  type StoredRecord,
+  type StoredRow,
+} from '../core/base.js';
 import { defaultErrorKind, someCause } from '../core/base.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { LazyClient } from '../core/lazy.js';
@@ -53,12 +66,20 @@ export interface SQLiteFromValues extends BasePersisterOptions {
   fetch?: typeof fetch;
 }
 
+/** How long a local database waits for another connection's write lock before SQLITE_BUSY (Python's sqlite3 waits 5 s too). */
+export const LOCAL_BUSY_TIMEOUT_MS = 5000;
+
 // SQLite's own clock, with milliseconds, in Burr's `created_at` column format (UTC).
 const NOW = "strftime('%Y-%m-%d %H:%M:%f', 'now')";
 
-/** Burr's `SQLitePersister` over libSQL. One round trip per save, load and list. */
+/**
+ * Burr's `SQLitePersister` over libSQL. One round trip per save (conditional or not), load,
+ * list, history page, listing page, partition page, deleteApp and prune.
+ */
 export class SQLitePersister extends BaseStatePersister {
   protected readonly backendName = 'libsql';
+  // The condition runs inside the write batch's transaction, and SQLite serializes writers.
+  protected override readonly supportsExpectedSequenceId = true;
   readonly #table: BurrTable;
   readonly #ownsClient: boolean;
   readonly #client: LazyClient<LibsqlClientLike>;
@@ -80,7 +101,8 @@ export class SQLitePersister extends BaseStatePersister {
     const { url, authToken, tableName, fetch: customFetch, ...rest } = values ?? ({} as SQLiteFromValues);
     if (typeof url !== 'string' || url === '') throw new InvalidArgumentError('url', 'a libSQL URL is required', { backend: 'libsql', operation: 'construct' });
     const local = url === ':memory:' || url.startsWith('file:');
-    const config = { url, ...(authToken ? { authToken } : {}), ...(customFetch ? { fetch: customFetch } : {}) };
+    // A local file may be shared with other processes (Burr's, another worker): wait for their write lock, as sqlite3's Python module does, rather than fail at once with SQLITE_BUSY.
+    const config = { url, ...(local ? { timeout: LOCAL_BUSY_TIMEOUT_MS } : {}), ...(authToken ? { authToken } : {}), ...(customFetch ? { fetch: customFetch } : {}) };
     const client = async (): Promise<LibsqlClientLike> => {
       const driver = local ? await import('@libsql/client') : await import('@libsql/client/web');
       return driver.createClient(config) as unknown as LibsqlClientLike;
@@ -126,25 +148,37 @@ export class SQLitePersister extends BaseStatePersister {
 
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
     const db = await this.#db();
+    const t = `"${this.#table.name}"`;
     // Read the row back only when the insert did nothing (`changes()` counts the insert's rows on
     // this connection): a saved state is never copied back out, however large it is.
     const key = this.#table.selectAtKey(record, 1, 'changes() = 0');
-    // One write batch = one round trip (one HTTP request remotely) and one transaction:
-    // insert unless the key is taken, then read what holds the key if the insert did not.
-    const [insert, existing] = await db.batch(
-      [
-        {
-          sql: `INSERT INTO "${this.#table.name}" (${this.#table.insertColumns()}) SELECT ?, ?, ?, ?, ?, ?, ${NOW}
-WHERE NOT EXISTS (SELECT 1 FROM "${this.#table.name}" WHERE partition_key = ? AND app_id = ? AND sequence_id = ?)`,
-          args: [...BurrTable.recordArgs(record), record.partitionKey, record.appId, record.sequenceId],
-        },
-        key,
-      ],
-      'write',
-    );
+    const expects = record.expectedSequenceId !== undefined;
+    // `IS`: null-safe equality, so `null` expects an app without steps.
+    const condition = expects ? ` AND (SELECT MAX(sequence_id) FROM ${t} WHERE partition_key = ? AND app_id = ?) IS ?` : '';
+    const conditionArgs = expects ? [record.partitionKey, record.appId, record.expectedSequenceId ?? null] : [];
+    // One write batch = one round trip (one HTTP request remotely) and one transaction, and SQLite
+    // runs one writer at a time: insert unless the key is taken (or the app's latest step is not
+    // the one expected), then read what holds the key, and the app's latest step, if it did not.
+    const statements: SqlStatement[] = [
+      {
+        sql: `INSERT INTO ${t} (${this.#table.insertColumns()}) SELECT ?, ?, ?, ?, ?, ?, ${NOW}
+WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE partition_key = ? AND app_id = ? AND sequence_id = ?)${condition}`,
+        args: [...BurrTable.recordArgs(record), record.partitionKey, record.appId, record.sequenceId, ...conditionArgs],
+      },
+      key,
+    ];
+    if (expects) {
+      statements.push({ sql: `SELECT MAX(sequence_id) AS latest FROM ${t} WHERE partition_key = ? AND app_id = ? AND changes() = 0`, args: [record.partitionKey, record.appId] });
+    }
+    const [insert, existing, latest] = await db.batch(statements, 'write');
     if (insert && insert.rowsAffected === 1) return { inserted: true };
     const row = existing?.rows[0];
-    return { inserted: false, existing: row ? BurrTable.toStoredRow(row) : null };
+    const outcome: InsertOutcome = { inserted: false, existing: row ? BurrTable.toStoredRow(row) : null };
+    if (expects) {
+      const value = latest?.rows[0]?.latest;
+      outcome.latestSequenceId = value == null ? null : Number(value);
+    }
+    return outcome;
   }
 
   protected async storageSelect(query: LoadQuery): Promise<StoredRow | null> {
@@ -161,6 +195,35 @@ WHERE NOT EXISTS (SELECT 1 FROM "${this.#table.name}" WHERE partition_key = ? AN
   /** Deletes every saved step of one app. One round trip. */
   protected override async storageDeleteApp(key: string, app: string): Promise<void> {
     await (await this.#db()).execute(this.#table.deleteApp(key, app));
+  }
+
+  /** One query: the page's rows by sequence id, newest first. */
+  protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    const result = await (await this.#db()).execute(this.#table.listHistory(query));
+    return Array.from(result.rows, BurrTable.toHistoryRow);
+  }
+
+  /**
+   * One query per page. Markers are (newest created_at, newest rowid) of each app among the rows
+   * with `rowid <=` the snapshot (the table's highest rowid when the listing began): SQLite runs
+   * one writer at a time and gives each insert a rowid above every row it sees, so a save after the
+   * first page never counts — exact while no step is deleted (a deleted highest rowid can be reused).
+   */
+  protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const result = await (await this.#db()).execute(this.#table.listApps(query));
+    const rows = Array.from(result.rows);
+    return { rows: rows.map(BurrTable.toAppRow), snapshot: BurrTable.appsSnapshot(rows, query) };
+  }
+
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    const result = await (await this.#db()).execute(this.#table.listPartitionKeys(limit, after));
+    return Array.from(result.rows, (row) => String(row.partition_key));
+  }
+
+  /** One DELETE statement; the count is its changes. */
+  protected override async storagePrune(query: PruneQuery): Promise<number> {
+    const result = await (await this.#db()).execute(this.#table.prune(query));
+    return result.rowsAffected;
   }
 
   protected override async storageClose(): Promise<void> {

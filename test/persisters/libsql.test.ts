@@ -1,8 +1,12 @@
 /** libSQL-specific behaviour beyond the conformance suite. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import { describe, expect, it } from 'vitest';
 import { BackendError, PersisterClosedError } from '../../src/index.js';
 import { SQLitePersister, type LibsqlClientLike } from '../../src/persisters/libsql.js';
+import { raceProcesses } from '../harness/race.js';
 
 describe('SQLitePersister', () => {
   it('close() while the client is still being made closes it, and the initialize in flight fails as closed', async () => {
@@ -59,4 +63,19 @@ describe('SQLitePersister', () => {
     expect(error.message).not.toContain('super-secret-token');
     await persister.close();
   });
+});
+
+describe('expectedSequenceId across processes', () => {
+  it('three processes racing on one session of a file: database: one winner per step, none lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'burr-edge-race-'));
+    const url = `file:${join(dir, 'race.db')}`;
+    const persister = SQLitePersister.fromValues({ url });
+    try {
+      await persister.initialize();
+      // raceProcesses checks the outcome: one winner per step, each step extending the one before.
+      await raceProcesses({ persister, store: url, partitionKey: 'p', appId: 'race', writers: 3, rounds: 8 });
+    } finally {
+      await persister.close();
+    }
+  }, 120_000);
 });
