@@ -15,7 +15,21 @@
  * const latest = await persister.load('user-1', 'chat-1');
  * ```
  */
-import { BaseStatePersister, defaultErrorKind, type BasePersisterOptions, type ErrorKind, type InsertOutcome, type LoadQuery, type StoredRecord, type StoredRow } from '../core/base.js';
+import {
+  BaseStatePersister,
+  defaultErrorKind,
+  type AppsQuery,
+  type BasePersisterOptions,
+  type ErrorKind,
+  type HistoryQuery,
+  type InsertOutcome,
+  type LoadQuery,
+  type PruneQuery,
+  type StoredAppsPage,
+  type StoredHistoryRow,
+  type StoredRecord,
+  type StoredRow,
+} from '../core/base.js';
 import { InvalidArgumentError, SerializationError } from '../core/errors.js';
 import { LazyClient } from '../core/lazy.js';
 import { BurrTable, postgresDialect, type SqlRow, type SqlStatement } from '../core/sql.js';
@@ -39,6 +53,14 @@ export interface PgQueryable {
 export interface NeonHttpQueryFunctionLike {
   (strings: TemplateStringsArray, ...params: never[]): unknown;
   query(text: string, params: unknown[], options: { arrayMode: false; fullResults: true }): PromiseLike<PgQueryResultLike>;
+  /** Several queries as one transaction in one HTTP request (used by conditional saves). */
+  transaction(queries: never[], options: { arrayMode: false; fullResults: true }): PromiseLike<unknown>;
+}
+
+/** A pool (`pg` or Neon `Pool`): a conditional save checks out one connection for its transaction. */
+interface PgPoolLike extends PgQueryable {
+  connect(): Promise<PgQueryable & { release(error?: Error | boolean): void }>;
+  totalCount: number;
 }
 
 /** Any client the constructor takes. */
@@ -80,9 +102,14 @@ const NOW_UTC = "(now() AT TIME ZONE 'UTC')";
 /** Two-key advisory lock namespace for `initialize` (arbitrary, fixed: "burr" in ASCII). */
 const INIT_LOCK = 0x62757272;
 
+/** A single connection's transactions must not interleave: conditional saves on one client take turns. */
+const connectionTurns = new WeakMap<object, Promise<unknown>>();
+
 /**
  * Burr's `PostgreSQLPersister` over Neon (HTTP or WebSocket), `pg` or PGlite. One round trip per
- * save, load and list; `initialize` is one statement.
+ * save, load, list, history page, listing page, partition page, deleteApp and prune;
+ * `initialize` is one statement. A conditional save (`expectedSequenceId`) is one round trip on
+ * Neon HTTP and PGlite, three on a socket connection (`pg`, Neon WebSocket): see `storageInsert`.
  *
  * What PostgreSQL's JSONB cannot hold is refused before sending: strings with U+0000 or a lone
  * UTF-16 surrogate (`SerializationError`). JSONB keeps numbers as `numeric`: `-0` comes back as
@@ -101,6 +128,7 @@ const INIT_LOCK = 0x62757272;
  */
 export class PostgreSQLPersister extends BaseStatePersister {
   protected readonly backendName = 'postgres';
+  protected override readonly supportsExpectedSequenceId = true;
   readonly #table: BurrTable;
   readonly #quoted: string;
   readonly #ownsClient: boolean;
@@ -217,11 +245,20 @@ $burr_edge$`,
    * unique index, ON CONFLICT DO NOTHING for a concurrent writer), and in the same round trip
    * read what holds the key. JSONB equality is decided by the database, so a retry whose state
    * PostgreSQL normalized (key order, `1.0`, `-0`, `1e21`) is still recognized as identical.
+   *
+   * With `expectedSequenceId` the insert also requires the app's latest sequence id to be the
+   * expected one. Alone that is not atomic in READ COMMITTED: two saves expecting the same step
+   * with different sequence ids both pass the condition against their statement's snapshot. So
+   * the statement runs after a transaction-scoped advisory lock on (table, partition, app) taken
+   * by an earlier statement of its transaction: its snapshot is taken once the lock is held,
+   * i.e. after the previous holder committed (see {@link #conditional}).
    */
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
     const t = this.#quoted;
     const key = 'partition_key = $1 AND app_id = $2 AND sequence_id = $3';
-    const [row] = await this.#query({
+    const expects = record.expectedSequenceId !== undefined;
+    const app = `SELECT max(sequence_id) FROM ${t} WHERE partition_key = $1::text AND app_id = $2::text`;
+    const statement: SqlStatement = {
       // The state is parsed to jsonb once (in `v`): PostgreSQL folds each `$6::text::jsonb` of
       // the statement into a constant at planning, which would parse a large state four times.
       sql: `WITH v AS (SELECT $6::text::jsonb AS state), ins AS (
@@ -231,20 +268,25 @@ $burr_edge$`,
   SELECT $1::text, $2::text, $3::integer, $4::text, $5::text, v.state,
     GREATEST(${NOW_UTC}, (SELECT max(created_at) FROM ${t} WHERE partition_key = $1::text) + interval '1 microsecond')
   FROM v
-  WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${key})
+  WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${key})${expects ? ` AND (${app}) IS NOT DISTINCT FROM $7::integer` : ''}
   ON CONFLICT DO NOTHING
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins)::integer AS inserted, e.position, e.status,
   CASE WHEN e.state = v.state THEN NULL ELSE e.state::text END AS state,
-  (e.state = v.state) AS same_state
+  (e.state = v.state) AS same_state${expects ? `, (${app}) AS latest` : ''}
 FROM v LEFT JOIN ${t} AS e ON e.partition_key = $1 AND e.app_id = $2 AND e.sequence_id = $3
 ORDER BY (e.position = $4 AND e.status = $5 AND e.state = v.state) DESC NULLS LAST
 LIMIT 1`,
-      args: BurrTable.recordArgs(record),
-    });
+      args: expects ? [...BurrTable.recordArgs(record), record.expectedSequenceId ?? null] : BurrTable.recordArgs(record),
+    };
+    const [row] = expects ? await this.#conditional(record, statement) : await this.#query(statement);
     if (row && Number(row.inserted) === 1) return { inserted: true };
-    if (row && row.position != null) return { inserted: false, existing: this.#existing(record, row) };
+    const latest = expects ? (row?.latest == null ? null : Number(row.latest)) : undefined;
+    const refusal = expects ? { latestSequenceId: latest } : {};
+    if (row && row.position != null) return { inserted: false, existing: this.#existing(record, row), ...refusal };
+    // The expectation failed and the key is free: nothing more to read.
+    if (expects && latest !== record.expectedSequenceId) return { inserted: false, existing: null, ...refusal };
     // The key is taken by a row committed after this statement's snapshot (a concurrent writer
     // won the unique index): read it now. The rare second round trip the budget allows.
     const [late] = await this.#query({
@@ -254,6 +296,68 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
       args: [record.partitionKey, record.appId, record.sequenceId, record.stateJson, record.position, record.status],
     });
     return { inserted: false, existing: late ? this.#existing(record, late) : null };
+  }
+
+  /**
+   * Runs a conditional insert after the app's advisory lock, in one transaction, by the cheapest
+   * means the client has:
+   * - Neon HTTP: `transaction([lock, insert])`, one HTTP request;
+   * - PGlite: the statement alone (one session that runs one statement at a time: nothing can
+   *   commit between its snapshot and its insert);
+   * - a pool (`pg`, Neon WebSocket): one checked-out connection, three round trips:
+   *   `BEGIN; SELECT pg_advisory_xact_lock(…)` (one simple-protocol message), the insert, `COMMIT`;
+   * - one connection (`pg` / Neon `Client`): the same three, taking turns with this process's
+   *   other conditional saves on it; inside the caller's open transaction (`getTransactionStatus()`
+   *   is `'T'`) the lock and the insert only (two), and the caller's COMMIT publishes both.
+   */
+  async #conditional(record: StoredRecord, insert: SqlStatement): Promise<SqlRow[]> {
+    const db = await this.#client.get();
+    const raw = this.#raw;
+    const [k1, k2] = lockKeys(this.#table.name, record.partitionKey, record.appId);
+    // Two integers this process computed, never a caller's text: safe to splice, so BEGIN and the
+    // lock travel as one simple-protocol message (which takes no bound parameters).
+    const lock = `SELECT pg_advisory_xact_lock(${k1}, ${k2})`;
+    if (isNeonHttp(raw)) {
+      const options = { arrayMode: false, fullResults: true } as const;
+      const queries = [raw.query(lock, [], options), raw.query(insert.sql, insert.args, options)] as never[];
+      const results = (await raw.transaction(queries, options)) as PgQueryResultLike[];
+      return Array.from((results[1]?.rows ?? []) as ArrayLike<SqlRow>);
+    }
+    if (isSingleSession(raw)) return this.#query(insert);
+    const inTransaction = async (connection: PgQueryable, open: boolean): Promise<SqlRow[]> => {
+      if (open) {
+        await connection.query(lock, []);
+        return Array.from((await connection.query(insert.sql, insert.args)).rows as ArrayLike<SqlRow>);
+      }
+      await connection.query(`BEGIN; ${lock}`, []);
+      try {
+        const rows = Array.from((await connection.query(insert.sql, insert.args)).rows as ArrayLike<SqlRow>);
+        await connection.query('COMMIT', []);
+        return rows;
+      } catch (error) {
+        await Promise.resolve(connection.query('ROLLBACK', [])).catch(() => undefined);
+        throw error;
+      }
+    };
+    if (isPool(raw)) {
+      const connection = await raw.connect();
+      let broken: Error | undefined;
+      try {
+        return await inTransaction(connection, false);
+      } catch (error) {
+        // A connection whose ROLLBACK may not have run must not go back to the pool.
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      } finally {
+        connection.release(broken);
+      }
+    }
+    const turnOf = (raw ?? db) as object;
+    const previous = connectionTurns.get(turnOf) ?? Promise.resolve();
+    const status = (raw as { getTransactionStatus?: () => unknown } | undefined)?.getTransactionStatus;
+    const turn = previous.catch(() => undefined).then(() => inTransaction(db, typeof status === 'function' && status.call(raw) === 'T'));
+    connectionTurns.set(turnOf, turn);
+    return turn;
   }
 
   /** The record at the key; its state text is ours when the database found the two JSONB values equal. */
@@ -283,6 +387,37 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
     await this.#query(this.#table.deleteApp(key, app));
   }
 
+  /** One query: the page's rows by sequence id, newest first. */
+  protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
+    return (await this.#query(this.#table.listHistory(query))).map(BurrTable.toHistoryRow);
+  }
+
+  /**
+   * One query per page. Markers are (newest created_at, newest sequence id) of each app among
+   * the partition's rows with `created_at <=` the snapshot (the partition's newest created_at when
+   * the listing began). Exact when every save that commits during the listing was written by
+   * this kit and started its statement after the first page was read: the kit writes created_at
+   * strictly after the newest it sees, so such a save lands after the snapshot. A save already
+   * in flight while the first page was read, or one of Burr's (`CURRENT_TIMESTAMP`, the
+   * transaction's start and the session's time zone), can land at or before it and show up.
+   */
+  protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
+    const rows = await this.#query(this.#table.listApps(query));
+    return { rows: rows.map(BurrTable.toAppRow), snapshot: BurrTable.appsSnapshot(rows, query) };
+  }
+
+  /** Ascending in byte (code point) order, `COLLATE "C"`, whatever the database's collation. */
+  protected override async storageListPartitionKeys(limit: number, after: string | undefined): Promise<string[]> {
+    return (await this.#query(this.#table.listPartitionKeys(limit, after))).map((row) => String(row.partition_key));
+  }
+
+  /** One statement: the DELETE in a CTE, and the count of its rows. */
+  protected override async storagePrune(query: PruneQuery): Promise<number> {
+    const remove = this.#table.prune(query);
+    const [row] = await this.#query({ sql: `WITH d AS (${remove.sql} RETURNING 1) SELECT count(*)::integer AS deleted FROM d`, args: remove.args });
+    return Number(row?.deleted ?? 0);
+  }
+
   protected override async storageClose(): Promise<void> {
     if (!this.#ownsClient) return;
     await this.#client.settled(); // a client still being made is closed too, not leaked
@@ -301,6 +436,27 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
 
 function isNeonHttp(client: unknown): client is NeonHttpQueryFunctionLike {
   return typeof client === 'function' && typeof (client as { query?: unknown }).query === 'function';
+}
+
+function isPool(client: unknown): client is PgPoolLike {
+  return typeof client === 'object' && client !== null && typeof (client as { connect?: unknown }).connect === 'function' && typeof (client as { totalCount?: unknown }).totalCount === 'number';
+}
+
+/** PGlite: one in-process session that runs one statement at a time. */
+function isSingleSession(client: unknown): boolean {
+  const c = client as { exec?: unknown; transaction?: unknown; connect?: unknown } | null;
+  return typeof c === 'object' && c !== null && typeof c.exec === 'function' && typeof c.transaction === 'function' && typeof c.connect !== 'function';
+}
+
+/** The advisory lock of one app of one table: two 32-bit FNV-1a hashes (a collision only makes two apps take turns). */
+function lockKeys(table: string, partitionKey: string, appId: string): [number, number] {
+  const text = `${table}\u0000${partitionKey}\u0000${appId}`;
+  const hash = (seed: number) => {
+    let h = seed;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    return h | 0;
+  };
+  return [hash(2166136261), hash(0x811c9dc5 ^ 0x5bd1e995)];
 }
 
 /** Neon's HTTP function answers rows directly unless asked for full results: ask, per call. */

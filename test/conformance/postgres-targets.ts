@@ -83,6 +83,34 @@ function useHarnessEndpoint(endpoint: string): () => void {
   return useNeonConfig('http', { fetchEndpoint: endpoint, fetchFunction: route });
 }
 
+/** A conditional save on a socket pool: `BEGIN; lock`, the insert, `COMMIT` on one checked-out connection. */
+export const POOL_SESSION_ROUND_TRIPS = { conditionalSave: 3 } as const;
+
+/**
+ * Counts a pool's round trips: its `query` calls and those of the connections checked out of it
+ * with `connect()` (checking out an idle connection is not a round trip).
+ */
+export function countPoolCalls<T extends PgQueryable & { connect(): Promise<PgQueryable> }>(pool: T): { client: T; calls(): number } {
+  let count = 0;
+  const counted = countCalls(pool, ['query']);
+  const client = new Proxy(counted.client, {
+    get(object, property, receiver) {
+      if (property !== 'connect') return Reflect.get(object, property, receiver) as unknown;
+      return async () => {
+        const connection = await pool.connect();
+        return new Proxy(connection, {
+          get(target, name, inner) {
+            const value = Reflect.get(target, name, inner) as unknown;
+            if (name === 'query' && typeof value === 'function') return (...args: unknown[]) => (count++, (value as (...a: unknown[]) => unknown).apply(target, args));
+            return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+          },
+        });
+      };
+    },
+  });
+  return { client, calls: () => counted.calls() + count };
+}
+
 /** Reads the stored rows of one app around the persister. */
 function inspector(db: PgQueryable, table: string): NonNullable<ConformanceSubject['inspect']> {
   return async (partitionKey, appId) => {
@@ -155,6 +183,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
   return {
     name: 'postgres (Neon WebSocket Pool)',
     ...POSTGRES_TRAITS,
+    sessionRoundTrips: POOL_SESSION_ROUND_TRIPS,
     async create({ id, tableName }) {
       const releaseProxy = useHarnessProxy(addresses.neonWsProxyPort, webSocketConstructor);
       const releaseEndpoint = useHarnessEndpoint(addresses.neonSqlEndpoint);
@@ -165,7 +194,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
         releaseEndpoint();
       };
       const raw = neon(addresses.postgresUrl, { fullResults: true, disableWarningInBrowsers: true });
-      const counted = countCalls(pool, ['query', 'connect']);
+      const counted = countPoolCalls(pool);
       const table = tableName ?? `t_${id}`;
       try {
         return {

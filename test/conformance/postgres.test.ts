@@ -10,7 +10,7 @@ import ws from 'ws';
 import { afterAll, describe, inject, it } from 'vitest';
 import { PostgreSQLPersister, type PgQueryable } from '../../src/persisters/postgres.js';
 import { countCalls, runConformanceSuite, type ConformanceCase, type ConformanceTarget } from '../../src/testing/index.js';
-import { POSTGRES_TRAITS, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
+import { POOL_SESSION_ROUND_TRIPS, POSTGRES_TRAITS, countPoolCalls, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
 
 const harness = inject('harness');
 const raw = new pg.Pool({ connectionString: harness.postgresUrl, max: 2 });
@@ -30,15 +30,16 @@ function inspect(table: string) {
   };
 }
 
-/** A server transport with a pool: round trips are the pool's `query` calls. */
-function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise<void> }): ConformanceTarget {
+/** A server transport with a pool: round trips are the `query` calls of the pool and of the connections checked out of it. */
+function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise<void>; connect(): Promise<PgQueryable> }): ConformanceTarget {
   return {
     name,
     ...POSTGRES_TRAITS,
+    sessionRoundTrips: POOL_SESSION_ROUND_TRIPS,
     reopens: true,
     async create({ id, tableName }) {
       const pool = makePool();
-      const counted = countCalls(pool, ['query']);
+      const counted = countPoolCalls(pool);
       const table = tableName ?? `t_${id}`;
       let persister: PostgreSQLPersister;
       try {

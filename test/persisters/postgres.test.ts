@@ -13,6 +13,7 @@ import { PostgreSQLPersister } from '../../src/persisters/postgres.js';
 import { isPersisterError, type PersisterError } from '../../src/core/errors.js';
 import { instrumentFetch } from '../../src/testing/index.js';
 import { configureNeonForHarness } from '../harness/postgres.js';
+import { raceProcesses } from '../harness/race.js';
 
 const harness = inject('harness');
 const raw = new pg.Pool({ connectionString: harness.postgresUrl, max: 4 });
@@ -299,7 +300,7 @@ describe('the one-statement insert under concurrency (separate connections)', ()
       const table = tableName('init');
       const results = await Promise.all(clients.map((client) => codeOf(new PostgreSQLPersister({ client, tableName: table }).initialize())));
       expect(results).toEqual(clients.map(() => 'ok'));
-      expect(await indexNames(table)).toEqual([`${table}_created_at_index`, `${table}_key_index`, `${table}_partition_created_at_index`, `${table}_pkey`]);
+      expect(await indexNames(table)).toEqual([`${table}_created_at_index`, `${table}_key_index`, `${table}_partition_app_created_at_index`, `${table}_partition_created_at_index`, `${table}_pkey`]);
     } finally {
       await Promise.all(clients.map((c) => c.end()));
     }
@@ -437,6 +438,96 @@ describe('clients', () => {
       expect(await persister.listAppIds('p')).toEqual(['kept']);
     } finally {
       neonHttp.restore();
+    }
+  });
+});
+
+describe('expectedSequenceId under real concurrency', () => {
+  it('three processes (pg Pool each) racing on one session: one winner per step, none lost', async () => {
+    const table = tableName('race_procs');
+    const persister = new PostgreSQLPersister({ client: raw, tableName: table });
+    await persister.initialize();
+    // raceProcesses checks the outcome: one winner per step, each step extending the one before.
+    await raceProcesses({ persister, store: `${harness.postgresUrl}#${table}`, partitionKey: 'p', appId: 'race', writers: 3, rounds: 8 });
+  }, 120_000);
+
+  /**
+   * Writers that expect the same step but save different sequence ids (as forks and gapped
+   * numbering do): the unique index never arbitrates, so only the advisory lock keeps a second
+   * writer from passing the condition against a snapshot taken before the first committed.
+   */
+  async function gappedRace(persisters: PostgreSQLPersister[], table: string, rounds: number): Promise<void> {
+    await persisters[0]!.save({ partitionKey: 'p', appId: 'gaps', sequenceId: 0, position: 'start', state: { after: null }, status: 'completed', expectedSequenceId: null });
+    let refused = 0;
+    const wins = await Promise.all(
+      persisters.map(async (persister, writer) => {
+        let won = 0;
+        for (let attempt = 0; won < rounds && attempt < 100 * rounds; attempt++) {
+          const latest = (await persister.load('p', 'gaps'))!;
+          // A different sequence id per writer for the same expected step.
+          const sequenceId = latest.sequenceId + 1 + writer;
+          const code = await codeOf(persister.save({ partitionKey: 'p', appId: 'gaps', sequenceId, position: `w${writer}`, state: { after: latest.sequenceId }, status: 'completed', expectedSequenceId: latest.sequenceId }));
+          if (code === 'ok') won++;
+          else if (code === 'CONCURRENT_UPDATE') refused++;
+          else throw new Error(`writer ${writer}: ${code}`);
+        }
+        return won;
+      }),
+    );
+    expect(wins).toEqual(persisters.map(() => rounds));
+    const { rows } = await raw.query<{ sequence_id: number; after: number | null }>(`SELECT sequence_id, (state->>'after')::int AS after FROM "${table}" WHERE app_id = 'gaps' ORDER BY sequence_id`);
+    expect(rows).toHaveLength(1 + persisters.length * rounds);
+    // Every step was saved on the step just before it: no two saves passed on the same expectation.
+    for (let i = 1; i < rows.length; i++) expect(rows[i]!.after, `step ${rows[i]!.sequence_id}`).toBe(rows[i - 1]!.sequence_id);
+    expect(refused).toBeGreaterThan(0);
+  }
+
+  it('gapped ids, eight pg connections (BEGIN; lock / insert / COMMIT): every step follows the one before', async () => {
+    const table = tableName('gaps_pg');
+    const pools = Array.from({ length: 8 }, () => new pg.Pool({ connectionString: harness.postgresUrl, max: 2 }));
+    try {
+      await new PostgreSQLPersister({ client: pools[0]!, tableName: table }).initialize();
+      await gappedRace(pools.map((client) => new PostgreSQLPersister({ client, tableName: table, assumeInitialized: true })), table, 10);
+    } finally {
+      await Promise.all(pools.map((pool) => pool.end()));
+    }
+  }, 120_000);
+
+  it('gapped ids, six Neon HTTP clients (transaction([lock, insert]), one request each): every step follows the one before', async () => {
+    const table = tableName('gaps_neon');
+    const neonHttp = countedNeon();
+    try {
+      const persisters = Array.from({ length: 6 }, () => neonHttp.persister(table));
+      await persisters[0]!.initialize();
+      const before = neonHttp.requests();
+      await persisters[0]!.save({ partitionKey: 'p', appId: 'one', sequenceId: 0, position: 'x', state: {}, status: 'completed', expectedSequenceId: null });
+      expect(neonHttp.requests() - before).toBe(1);
+      await gappedRace(persisters, table, 5);
+    } finally {
+      neonHttp.restore();
+    }
+  }, 120_000);
+
+  it('a bare pg Client: conditional saves of one persister take turns on the connection; inside the caller\'s transaction they commit with it', async () => {
+    const [client] = await connectedClients(1);
+    try {
+      const table = tableName('bare');
+      const persister = new PostgreSQLPersister({ client: client!, tableName: table });
+      await persister.initialize();
+      await persister.save({ partitionKey: 'p', appId: 'a', sequenceId: 0, position: 'x', state: {}, status: 'completed', expectedSequenceId: null });
+      // Concurrent saves on one connection: exactly one of those expecting step 0 wins.
+      const codes = await Promise.all([1, 2, 3, 4].map((sequenceId) => codeOf(persister.save({ partitionKey: 'p', appId: 'a', sequenceId, position: 'x', state: { sequenceId }, status: 'completed', expectedSequenceId: 0 }))));
+      expect(codes.filter((c) => c === 'ok')).toHaveLength(1);
+      expect(codes.filter((c) => c === 'CONCURRENT_UPDATE')).toHaveLength(3);
+      const latest = (await persister.load('p', 'a'))!.sequenceId;
+      await client!.query('BEGIN');
+      await persister.save({ partitionKey: 'p', appId: 'a', sequenceId: latest + 1, position: 'x', state: {}, status: 'completed', expectedSequenceId: latest });
+      const { rows: outside } = await raw.query<{ n: number }>(`SELECT count(*)::int AS n FROM "${table}"`);
+      expect(outside[0]!.n).toBe(2); // not committed by the save: the caller's transaction is still open
+      await client!.query('ROLLBACK');
+      expect((await persister.load('p', 'a'))!.sequenceId).toBe(latest);
+    } finally {
+      await client!.end();
     }
   });
 });
