@@ -257,8 +257,10 @@ export const sessionCases: ConformanceCase[] = [
         cursor = page.nextCursor;
         pages++;
       } while (cursor !== null && pages < 20);
+      // These keys sort the same by code point (SQL, Redis, MongoDB: UTF-8 bytes) and by UTF-16
+      // code unit (IndexedDB); the two orders differ only between U+E000–U+FFFF and astral characters.
       const sorted = [...keys].sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-      jsonEquals(seen, sorted, 'every partition once, ascending by UTF-16 code unit');
+      jsonEquals(seen, sorted, 'every partition once, ascending');
       await persister.deleteApp('z', 'app');
       jsonEquals((await persister.listPartitionKeys()).partitionKeys, sorted.filter((k) => k !== 'z'), 'a partition whose last app was deleted is not listed');
       await rejectsWith(() => persister.listPartitionKeys({ cursor: 'garbage!' }), 'INVALID_ARGUMENT', 'a made-up cursor');
