@@ -38,6 +38,8 @@ writeFileSync(
         'burr-edge/testing': ['../../src/testing/index.ts'],
         'burr-edge/mongodb': ['../../src/persisters/mongodb/node.ts'],
         'burr-edge/mongodb-gateway': ['../../src/gateway/mongodb.ts'],
+        'burr-edge/redis': ['../../src/persisters/redis/index.ts'],
+        'burr-edge/indexeddb': ['../../src/persisters/indexeddb/index.ts'],
         'burr-edge/*': ['../../src/persisters/*.ts'],
       },
     },
