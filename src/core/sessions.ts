@@ -70,7 +70,10 @@ export interface InitializeFromResult {
    * caller's transitions pick what follows `position`.
    */
   entrypoint: string | null;
-  /** On a fork, the step it copies. */
+  /**
+   * On a fork, the step it copies; on a resume, the fork's source while the app's latest step is
+   * still its first (afterwards, `listHistory`'s oldest step carries it).
+   */
   forkedFrom?: ForkSource;
 }
 
@@ -161,7 +164,8 @@ export interface StepSaverOptions {
   /**
    * Save each step only if the app's latest step is still the one before it (optimistic
    * concurrency), so a second worker on the same session gets `ConcurrentUpdateError` instead of
-   * forking the history silently. `undefined`/`true`: on when the persister supports it.
+   * forking the history silently. Every burr-edge backend supports it; a custom persister that
+   * does not makes each save fail with `NotSupportedError` — pass `false` for Burr's unconditional saves.
    * @default true
    */
   optimistic?: boolean;
