@@ -9,7 +9,7 @@
  * Columns:
  * - `alone`: the subpath bundled by itself (its share of the core, lossless-json, its own code).
  * - `adds`: what it adds to a bundle that already holds the shared core (the root entry) — the
- *   backend's own code. The budget applies to this: ≤ 4 KB min+gzip per backend.
+ *   backend's own code. The budget applies to this: ≤ 8 KB min+gzip per backend.
  *
  * `node scripts/size.mjs --json` prints the same figures as JSON; test/bundle/size.test.ts
  * imports this module and asserts the budget and bundle isolation.
@@ -22,8 +22,12 @@ import * as esbuild from 'esbuild';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Budget for what one backend adds on top of the shared core and its driver, min+gzip bytes. */
-export const BACKEND_BUDGET_BYTES = 4096;
+/**
+ * Budget for what one backend adds on top of the shared core and its driver, min+gzip bytes.
+ * 4 KB held Burr's save/load/list; the session API (conditional saves, history, snapshot
+ * listings, retention — Redis's Lua scripts are most of its share) takes a backend to 5–7 KB.
+ */
+export const BACKEND_BUDGET_BYTES = 8192;
 
 /**
  * The drivers each backend subpath may import (lazily or not). Every other driver — any peer
@@ -189,7 +193,7 @@ async function main() {
   print(widths.map((w) => '-'.repeat(w)));
   lines.forEach(print);
   console.log(`\nesbuild ${esbuild.version}, minified ESM for ${EDGE_CONDITIONS.join('/')}, gzip -9; drivers (${ALL_DRIVERS.join(', ')}) left out.`);
-  console.log("'adds' = bytes over a bundle that already holds the shared core (the root export). Budget: a backend adds ≤ 4 KB min+gzip.");
+  console.log("'adds' = bytes over a bundle that already holds the shared core (the root export). Budget: a backend adds ≤ 8 KB min+gzip.");
   for (const s of report.skipped) console.log(`note: ${s.subpath} skipped — ${s.reason}`);
   const over = report.rows.filter((r) => r.budgetBytes !== null && r.addsGzipBytes > r.budgetBytes);
   if (over.length > 0) {

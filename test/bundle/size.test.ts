@@ -1,6 +1,6 @@
 /**
  * Bundle budgets and isolation, from the same measurements `npm run size` prints: each backend
- * adds at most 4 KB min+gzip on top of the shared core and its driver, and a bundle of one
+ * adds at most 8 KB min+gzip on top of the shared core and its driver, and a bundle of one
  * subpath imports no driver but its own and contains no other backend's code.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
