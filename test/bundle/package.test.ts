@@ -402,7 +402,7 @@ describe('a consumer project, with plain node', () => {
 
 /** Uses a type and a value from every subpath; compiled, never run. */
 const CONSUMER_TS = `
-import { State, InMemoryPersister, isPersisterError, type PersistedStateData, type StatePersister, type JsonObject } from 'burr-edge';
+import { State, InMemoryPersister, isPersisterError, initializeFrom, StepSaver, type PersistedStateData, type StatePersister, type SessionPersister, type AppsPage, type JsonObject } from 'burr-edge';
 import { SQLitePersister, type SQLitePersisterOptions, type SQLiteFromValues } from 'burr-edge/libsql';
 import { PostgreSQLPersister, type PostgreSQLFromValues } from 'burr-edge/postgres';
 import { RedisPersister, type RedisFromValues } from 'burr-edge/redis';
@@ -441,18 +441,42 @@ export async function latest(persister: StatePersister): Promise<JsonObject | un
     return data?.state;
   } catch (error) {
     if (isPersisterError(error)) {
-      const code: 'ALREADY_EXISTS' | 'NOT_INITIALIZED' | 'INVALID_ARGUMENT' | 'SERIALIZATION' | 'STATE_TOO_LARGE' | 'BACKEND' | 'CLOSED' = error.code;
+      const code:
+        | 'ALREADY_EXISTS'
+        | 'NOT_INITIALIZED'
+        | 'INVALID_ARGUMENT'
+        | 'SERIALIZATION'
+        | 'STATE_TOO_LARGE'
+        | 'BACKEND'
+        | 'CLOSED'
+        | 'CONCURRENT_UPDATE'
+        | 'NOT_FOUND'
+        | 'NOT_SUPPORTED' = error.code;
       return { code };
     }
     throw error;
   }
 }
-export { next, persisters, caseCount, tracking };
+// Every backend is a SessionPersister.
+const sessionPersisters: SessionPersister[] = [
+  new InMemoryPersister(),
+  SQLitePersister.fromValues(libsqlValues),
+  PostgreSQLPersister.fromValues({ connectionString: 'postgres://u:p@host/db' }),
+  RedisPersister.fromValues({ url: 'https://example.upstash.io', token: 't' }),
+  IndexedDBPersister.fromValues({ dbName: 'app' }),
+  MongoDBPersister.fromHttp({ url: 'https://gateway.example', apiKey: 'k', database: 'burr', collection: 'burr_state' }),
+];
+export async function firstPage(persister: SessionPersister): Promise<AppsPage> {
+  const start = await initializeFrom(persister, { partitionKey: 'p', appId: 'a', defaultState: {}, defaultEntrypoint: 'start' });
+  await new StepSaver(persister, { partitionKey: 'p', appId: 'a', nextSequenceId: start.nextSequenceId }).afterStep('start', {});
+  return persister.listApps('p', { limit: 10 });
+}
+export { next, persisters, caseCount, tracking, sessionPersisters };
 `;
 
 /** A Node app's setup: no DOM lib, Node's types. Everything but burr-edge/indexeddb. */
 const CONSUMER_NODE_TS = CONSUMER_TS.replace(/^import .*'burr-edge\/indexeddb';\n/m, '')
-  .replace(/^\s*IndexedDBPersister\.fromValues.*\n/m, '')
+  .replace(/^\s*IndexedDBPersister\.fromValues.*\n/gm, '')
   .replace('const state', "import { readFileSync } from 'node:fs';\nreadFileSync;\nconst state");
 
 const configs: { name: string; file: string; compilerOptions: Record<string, unknown> }[] = [
