@@ -22,7 +22,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { redactSecrets } from '../core/errors.js';
-import { indexesFor } from '../persisters/mongodb/collection.js';
+import { FOLLOWS_INDEX, indexesFor, type IndexSpec } from '../persisters/mongodb/collection.js';
 import { GatewayRequestError, checkDocument, checkFilter, checkInteger, checkPipeline, checkProjection, checkSort } from './validate.js';
 
 /** The slice of a driver `Collection` the gateway uses. */
@@ -82,6 +82,12 @@ export interface MongoDBGatewayHandler {
   /** Closes the client if the gateway made it. */
   close(): Promise<void>;
 }
+
+/**
+ * What `createIndexes` may create: the persister's lists (with and without the TTL index), and
+ * the same without the follows index, as kits before it send them (a gateway updated first).
+ */
+const ALLOWED_INDEX_LISTS: readonly IndexSpec[][] = [false, true].flatMap((expires) => [indexesFor(expires), indexesFor(expires).filter((index) => index !== FOLLOWS_INDEX)]);
 
 const ACTIONS = new Set(['findOne', 'find', 'insertOne', 'deleteMany', 'aggregate', 'listIndexes', 'createIndexes']);
 const NAME = /^[A-Za-z0-9_.-]{1,120}$/;
@@ -163,14 +169,20 @@ export function createMongoDBGatewayHandler(options: MongoDBGatewayOptions): Mon
       }
       case 'listIndexes': {
         const indexes = (await collection.listIndexes().toArray()).map((index) => {
-          const { name: indexName, key, unique, expireAfterSeconds } = index as { name: string; key: unknown; unique?: boolean; expireAfterSeconds?: unknown };
-          return { name: indexName, key, ...(unique ? { unique: true } : {}), ...(expireAfterSeconds === undefined ? {} : { expireAfterSeconds }) };
+          const { name: indexName, key, unique, expireAfterSeconds, partialFilterExpression } = index as { name: string; key: unknown; unique?: boolean; expireAfterSeconds?: unknown; partialFilterExpression?: unknown };
+          return {
+            name: indexName,
+            key,
+            ...(unique ? { unique: true } : {}),
+            ...(expireAfterSeconds === undefined ? {} : { expireAfterSeconds }),
+            ...(partialFilterExpression === undefined ? {} : { partialFilterExpression }),
+          };
         });
         return { status: 200, body: { indexes } };
       }
       case 'createIndexes': {
-        // Exactly the persister's list, with or without its TTL index: nothing else can be indexed.
-        const indexes = [indexesFor(false), indexesFor(true)].find((allowed) => JSON.stringify(body.indexes) === JSON.stringify(allowed));
+        // Exactly the persister's list, with or without its TTL index (or an older kit's, without the follows index): nothing else can be indexed.
+        const indexes = ALLOWED_INDEX_LISTS.find((allowed) => JSON.stringify(body.indexes) === JSON.stringify(allowed));
         if (!indexes) throw new GatewayRequestError("this gateway creates only burr-edge's own indexes", 'IndexNotAllowed');
         await collection.createIndexes(indexes);
         return { status: 200, body: { indexes: indexes.map((index) => index.name) } };

@@ -67,7 +67,7 @@ const STORES_UNDER_TEST: Store[] = [
     env: { MONGODB_GATEWAY_URL: harness.mongodb[0]!.gatewayUrl, MONGODB_GATEWAY_API_KEY: harness.mongodb[0]!.gatewayKey, MONGODB_DATABASE: harness.mongodb[0]!.database, MONGODB_COLLECTION: `vercel_mongo_${run}` },
     origin: new URL(harness.mongodb[0]!.gatewayUrl).origin,
     coldStartExtra: 1, // createIndexes
-    expectationExtra: 1, // the persister reads the latest step, then inserts (the unique index decides racing writers)
+    expectationExtra: 1, // the persister reads the latest step, then inserts with `follows` (the unique key and follows indexes decide racing writers)
   },
 ];
 

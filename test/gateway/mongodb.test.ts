@@ -8,7 +8,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startMongoDBGateway, type GatewayLogEntry } from '../../src/gateway/mongodb.js';
-import { BURR_INDEXES, EXPIRE_AT_INDEX } from '../../src/persisters/mongodb/index.js';
+import { BURR_INDEXES, EXPIRE_AT_INDEX, FOLLOWS_INDEX } from '../../src/persisters/mongodb/index.js';
 
 const mongo = inject('harness').mongodb[0]!;
 const KEY = 'gateway-test-key-0123456789';
@@ -148,6 +148,27 @@ describe('mongodb gateway: the Data API shapes', () => {
     const withTtl = (await call('listIndexes', ns)).json.indexes as { name: string; expireAfterSeconds?: number }[];
     expect(withTtl.find((i) => i.name === EXPIRE_AT_INDEX.name)).toEqual({ name: 'expire_at_1', key: { expire_at: 1 }, expireAfterSeconds: 0 });
     expect(await call('listIndexes', { ...ns, collection: 'other' })).toMatchObject({ status: 404, json: { error_code: 'NamespaceNotFound', code: 26 } });
+  });
+
+  it("createIndexes takes the persister's list with the partial unique follows index, and listIndexes shows its filter; a changed filter is refused", async () => {
+    const follows = { ...ns, collection: 'other' }; // (the listing above found it missing: this test makes it)
+    for (const indexes of [
+      [...BURR_INDEXES, { ...FOLLOWS_INDEX, partialFilterExpression: { follows: { $type: 'number' } } }],
+      [...BURR_INDEXES, { ...FOLLOWS_INDEX, partialFilterExpression: undefined }],
+      [...BURR_INDEXES, { ...FOLLOWS_INDEX, unique: false }],
+      [FOLLOWS_INDEX],
+    ]) {
+      expect(await call('createIndexes', { ...follows, indexes })).toMatchObject({ status: 400, json: { error_code: 'IndexNotAllowed' } });
+    }
+    for (const indexes of [[...BURR_INDEXES, FOLLOWS_INDEX], [...BURR_INDEXES, FOLLOWS_INDEX, EXPIRE_AT_INDEX]]) {
+      expect(await call('createIndexes', { ...follows, indexes })).toMatchObject({ status: 200, json: { indexes: indexes.map((i) => i.name) } });
+    }
+    const listed = (await call('listIndexes', follows)).json.indexes as { name: string }[];
+    expect(listed.find((i) => i.name === FOLLOWS_INDEX.name)).toEqual({ name: FOLLOWS_INDEX.name, key: { partition_key: 1, app_id: 1, follows: 1 }, unique: true, partialFilterExpression: { follows: { $exists: true } } });
+    // Two documents following one step of one app: the second is a 409 naming the follows index's fields.
+    const doc = (sequenceId: number) => ({ partition_key: 'p', app_id: 'f', sequence_id: sequenceId, position: 'x', state: '{}', status: 'completed', created_at: 't', follows: 0 });
+    expect((await call('insertOne', { ...follows, document: doc(1) })).status).toBe(201);
+    expect(await call('insertOne', { ...follows, document: doc(5) })).toMatchObject({ status: 409, json: { code: 11000, keyPattern: { partition_key: 1, app_id: 1, follows: 1 }, keyValue: { partition_key: 'p', app_id: 'f', follows: 0 } } });
   });
 });
 

@@ -273,6 +273,28 @@ describe('MongoDB test server, unmodified Node driver', () => {
     expect(await rejection(db.collection('nope').listIndexes().toArray())).toMatchObject({ code: 26 });
   });
 
+  it('partial unique index on $exists: true: documents without the field are outside it (any number), null is inside (two conflict), as mongod', async () => {
+    const c = await fresh('partial');
+    const spec = { key: { g: 1, f: 1 }, name: 'g_1_f_1', unique: true, partialFilterExpression: { f: { $exists: true } } };
+    expect(await c.createIndexes([spec])).toEqual(['g_1_f_1']);
+    expect(await c.createIndexes([spec])).toEqual(['g_1_f_1']); // same spec: no-op
+    expect((await c.listIndexes().toArray())[1]).toEqual({ v: 2, ...spec });
+    await c.insertMany([{ g: 1 }, { g: 1 }, { g: 1, f: null }, { g: 1, f: 0 }, { g: 2, f: 0 }, { g: 1, f: 1 }]);
+    expect(await rejection(c.insertOne({ g: 1, f: 0, other: true }))).toMatchObject({ code: 11000, keyPattern: { g: 1, f: 1 }, keyValue: { g: 1, f: 0 } });
+    const nullDup = await rejection(c.insertOne({ g: 1, f: null }));
+    expect(nullDup).toMatchObject({ code: 11000, keyPattern: { g: 1, f: 1 }, keyValue: { g: 1, f: null } });
+    expect(String((nullDup as Error).message)).toBe(`E11000 duplicate key error collection: ${c.dbName}.${c.collectionName} index: g_1_f_1 dup key: { g: 1, f: null }`);
+    await c.insertOne({ g: 1 }); // a third without f: not indexed
+    expect(await c.countDocuments({ g: 1 })).toBe(6);
+    // The same key with another partial filter under the same name: IndexOptionsConflict.
+    expect(await rejection(c.createIndexes([{ ...spec, partialFilterExpression: { f: { $gt: 0 } } }]))).toMatchObject({ code: 85 });
+    // Built over documents that repeat a value inside the filter: 11000, nothing built.
+    const d = await fresh('partial_dup');
+    await d.insertMany([{ g: 1, f: null }, { g: 1, f: null }, { g: 1 }]);
+    expect(await rejection(d.createIndexes([spec]))).toMatchObject({ code: 11000 });
+    expect((await d.listIndexes().toArray()).map((i) => i.name)).toEqual(['_id_']);
+  });
+
   it('sweeps TTL indexes: expired documents go, fresh ones and non-dates stay', async () => {
     const c = await fresh('ttl');
     await c.createIndex({ at: 1 }, { expireAfterSeconds: 1 });
@@ -547,6 +569,12 @@ describe('MongoDB test server, unmodified pymongo 3.11 (second, independent clie
       session_keys: [null, 'p', '\uFF01', '\u{1F600}'],
       session_keys_after: ['\uFF01', '\u{1F600}'],
       ttl_index: { key: { expire_at: 1 }, expireAfterSeconds: 0 },
+      partial_index: {
+        name: 'pk_1_app_1_follows_1',
+        listed: { key: { pk: 1, app: 1, follows: 1 }, unique: true, partialFilterExpression: { follows: { $exists: true } } },
+        duplicates: [[11000, { pk: 'p', app: 'x', follows: null }], [11000, { pk: 'p', app: 'x', follows: 3 }]],
+        count: 5,
+      },
     });
   });
 });

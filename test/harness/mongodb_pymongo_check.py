@@ -137,6 +137,23 @@ out["session_keys_after"] = [d["_id"] for d in sessions.aggregate([
 sessions.create_index([("expire_at", pymongo.ASCENDING)], expireAfterSeconds=0, name="expire_at_1")
 ttl = [i for i in sessions.list_indexes() if i["name"] == "expire_at_1"][0]
 out["ttl_index"] = {"key": dict(ttl["key"]), "expireAfterSeconds": ttl["expireAfterSeconds"]}
+# The persister's follows index: partial unique on $exists: true (documents without the field
+# are outside it, any number of them; a null value is inside, so two of them conflict).
+out["partial_index"] = {"name": sessions.create_index(
+    [("pk", 1), ("app", 1), ("follows", 1)], unique=True, name="pk_1_app_1_follows_1",
+    partialFilterExpression={"follows": {"$exists": True}})}
+partial = [i for i in sessions.list_indexes() if i["name"] == "pk_1_app_1_follows_1"][0]
+out["partial_index"]["listed"] = {"key": dict(partial["key"]), "unique": partial["unique"], "partialFilterExpression": partial["partialFilterExpression"]}
+sessions.delete_many({})
+sessions.insert_many([{"pk": "p", "app": "x"}, {"pk": "p", "app": "x"}, {"pk": "p", "app": "x", "follows": None}, {"pk": "p", "app": "x", "follows": 3}])
+duplicates = []
+for extra in [{"follows": None}, {"follows": 3}, {}]:
+    try:
+        sessions.insert_one(dict({"pk": "p", "app": "x"}, **extra))
+    except DuplicateKeyError as e:
+        duplicates.append([e.code, e.details["keyValue"]])
+out["partial_index"]["duplicates"] = duplicates
+out["partial_index"]["count"] = sessions.count_documents({"pk": "p", "app": "x"})
 sessions.drop()
 
 coll.drop()

@@ -2,7 +2,8 @@
  * MongoDBPersister beyond the shared conformance suite: the constructors (`fromValues` loads the
  * driver at run time and owns its client), which duplicate-key errors mean "already exists",
  * Burr collections the unique index cannot be built over, Burr's document fields, writers in
- * separate processes racing with `expectedSequenceId`, and native expiry (`expireAfterSeconds`).
+ * separate processes racing with `expectedSequenceId`, writers expecting one step while saving
+ * different sequence ids (the follows index), and native expiry (`expireAfterSeconds`).
  * Run on the harness's MongoDB endpoints (the test server; a real MongoDB with MONGODB_URL).
  */
 import { MongoClient } from 'mongodb';
@@ -110,6 +111,19 @@ for (const endpoint of inject('harness').mongodb) {
     }
 
     for (const [name, make] of Object.entries(transports)) {
+      it(`${name}: two documents of one app with one follows (written around the kit) stop the follows index: initialize says so and builds nothing`, async () => {
+        const collectionName = fresh();
+        const doc = (sequenceId: number) => ({ partition_key: 'p', app_id: 'a', sequence_id: sequenceId, position: 'x', state: '{}', status: 'completed', created_at: '2026-11-27T08:15:03.873418+00:00', follows: null });
+        const raw = client.db(endpoint.database).collection(collectionName);
+        await raw.insertMany([doc(0), doc(3)]);
+        const persister = make(collectionName);
+        const error = await persister.initialize().then(() => null, (e: unknown) => e);
+        expect(error).toMatchObject({ code: 'BACKEND', retryable: false });
+        expect(String((error as Error).message)).toMatch(/same `follows`/);
+        expect((await raw.listIndexes().toArray()).map((index) => index.name)).toEqual(['_id_']);
+        expect(await persister.isInitialized()).toBe(false);
+      });
+
       it(`${name}: writers in 3 processes racing with expectedSequenceId — one winner per step, none lost`, async () => {
         const collectionName = fresh();
         const persister = make(collectionName);
@@ -121,6 +135,90 @@ for (const endpoint of inject('harness').mongodb) {
         // Both sides read the same documents: what one transport's writers saved, the driver counts.
         expect(await client.db(endpoint.database).collection(collectionName).countDocuments({ partition_key: 'race', app_id: 'session' })).toBe(19);
       }, 60_000);
+
+      it(`${name}: writers expecting the same step but saving different sequence ids (gapped, and creators of one app) — exactly one wins per expectation`, async () => {
+        const collectionName = fresh();
+        const writers = 4;
+        const rounds = 12;
+        // Separate clients (driver) or separate persisters over fetch (HTTP): no shared connection orders them.
+        const clients = name === 'driver' ? Array.from({ length: writers }, () => new MongoClient(endpoint.url)) : [];
+        const persisters = name === 'driver'
+          ? clients.map((own) => new MongoDBPersister({ client: own as unknown as MongoClientLike, dbName: endpoint.database, collectionName, ownsClient: true }))
+          : Array.from({ length: writers }, () => make(collectionName));
+        try {
+          await persisters[0]!.initialize();
+          await Promise.all(persisters.slice(1).map((p) => p.initialize()));
+          let expected: number | null = null;
+          for (let round = 0; round < rounds; round++) {
+            const base: number = expected === null ? 0 : expected + 1;
+            // Writer i saves base + 3i: every writer expects the same step, no two save the same key.
+            const outcomes = await Promise.allSettled(
+              persisters.map((p, i) => p.save({ partitionKey: 'gaps', appId: 'session', sequenceId: base + 3 * i, position: `w${i}`, state: { round, writer: i }, status: 'completed', expectedSequenceId: expected })),
+            );
+            const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+            expect(won, `round ${round} (expecting ${String(expected)}): one winner`).toHaveLength(1);
+            for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toMatchObject({ code: 'CONCURRENT_UPDATE' });
+            expected = base + 3 * won[0]!;
+            expect((await persisters[1]!.load('gaps', 'session'))?.sequenceId).toBe(expected);
+          }
+          const raw = client.db(endpoint.database).collection(collectionName);
+          expect(await raw.countDocuments({ partition_key: 'gaps', app_id: 'session' })).toBe(rounds);
+          // Each stored step follows the one before it: one chain, nothing lost or forked.
+          const chain = await raw.find({ partition_key: 'gaps', app_id: 'session' }, { sort: { sequence_id: 1 } }).toArray();
+          chain.forEach((doc, i) => expect(doc.follows).toBe(i === 0 ? null : chain[i - 1]!.sequence_id));
+        } finally {
+          await Promise.all(persisters.map((p) => p.close()));
+        }
+      }, 60_000);
+
+      it(`${name}: a conditional save stores follows (null: it created the app), an unconditional one Burr's fields only; without the follows index the collection is not in place`, async () => {
+        const collectionName = fresh();
+        const raw = client.db(endpoint.database).collection(collectionName);
+        // A collection an older kit (or Burr plus the kit's other indexes) set up: no follows index.
+        await raw.createIndexes([
+          { key: { partition_key: 1, app_id: 1, sequence_id: 1 }, name: 'partition_key_1_app_id_1_sequence_id_1', unique: true },
+          { key: { partition_key: 1, created_at: -1, _id: -1 }, name: 'partition_key_1_created_at_-1__id_-1' },
+        ]);
+        const persister = make(collectionName);
+        // Conditional saves would lose their one-winner guarantee: not in place until initialize() adds the index.
+        expect(await persister.isInitialized()).toBe(false);
+        await expect(persister.save(step(0))).rejects.toMatchObject({ code: 'NOT_INITIALIZED' });
+        await persister.initialize();
+        expect(await make(collectionName).isInitialized()).toBe(true);
+        const follows = (await raw.listIndexes().toArray()).find((index) => index.name === 'partition_key_1_app_id_1_follows_1');
+        expect(follows).toMatchObject({ key: { partition_key: 1, app_id: 1, follows: 1 }, unique: true, partialFilterExpression: { follows: { $exists: true } } });
+        await persister.save({ ...step(0), expectedSequenceId: null });
+        await persister.save({ ...step(4), expectedSequenceId: 0 });
+        await persister.save(step(5));
+        await persister.save(step(6));
+        expect((await raw.findOne({ sequence_id: 0 }))?.follows).toBeNull();
+        expect((await raw.findOne({ sequence_id: 4 }))?.follows).toBe(0);
+        expect(Object.keys((await raw.findOne({ sequence_id: 5 }))!).sort()).toEqual(['_id', 'app_id', 'created_at', 'partition_key', 'position', 'sequence_id', 'state', 'status']);
+        // Unconditional steps are not in the index: many of them, none conflicting.
+        expect(await raw.countDocuments({ follows: { $exists: false } })).toBe(2);
+        // A retry of a conditional save finds its own record: success; another record expecting the same step: refused.
+        await persister.save({ ...step(7), expectedSequenceId: 6 });
+        await persister.save({ ...step(7), expectedSequenceId: 6 });
+        await expect(persister.save({ ...step(9), expectedSequenceId: 6 })).rejects.toMatchObject({ code: 'CONCURRENT_UPDATE' });
+        // Another app in the partition, and the same app id in another partition, create freely.
+        await persister.save({ ...step(0), appId: 'b', expectedSequenceId: null });
+        await persister.save({ ...step(0), partitionKey: 'q', expectedSequenceId: null });
+        expect(await raw.countDocuments({ follows: { $type: 'null' } })).toBe(3); // (`follows: null` would match a missing field too)
+      });
+
+      it(`${name}: a duplicate on the follows index with the read passed is CONCURRENT_UPDATE, and nothing is written`, async () => {
+        const collectionName = fresh();
+        const persister = make(collectionName);
+        await persister.initialize();
+        await persister.save({ ...step(0), expectedSequenceId: null });
+        const raw = client.db(endpoint.database).collection(collectionName);
+        // Stands in for another writer that, between this writer's read (latest 0) and its insert, saved a step after 0:
+        // a document following 0 that is not the latest, so the read passes and only the index refuses.
+        await raw.insertOne({ partition_key: 'p', app_id: 'a', sequence_id: -1, position: 'other', state: '{}', status: 'completed', created_at: '2000-01-01T00:00:00+00:00', follows: 0 });
+        const error = await persister.save({ ...step(3), expectedSequenceId: 0 }).then(() => null, (e: unknown) => e);
+        expect(error).toMatchObject({ code: 'CONCURRENT_UPDATE', expectedSequenceId: 0 });
+        expect(await raw.countDocuments({ sequence_id: 3 })).toBe(0);
+      });
 
       it(`${name}: expireAfterSeconds writes a BSON date expire_at on each step and initialize() adds a TTL index; Burr's fields are untouched`, async () => {
         const collectionName = fresh();

@@ -22,6 +22,13 @@ export interface BurrDocument {
   forked_from?: string;
   /** The kit's own: when the TTL index removes the step (the persister's `expireAfterSeconds`). */
   expire_at?: Date;
+  /**
+   * The kit's own, on conditionally saved steps only (`save({ expectedSequenceId })`): the step
+   * this one was saved after (`null`: it created the app). {@link FOLLOWS_INDEX} lets one
+   * document per app hold each value, so two conditional writers expecting the same step cannot
+   * both succeed, whatever sequence ids they save. Unconditional saves (and Burr) leave it out.
+   */
+  follows?: number | null;
 }
 
 /** The filters the persister sends: equality on Burr's fields, a range on `sequence_id`, `$or` of those (prune). */
@@ -37,6 +44,7 @@ export interface IndexSpec {
   name: string;
   unique?: boolean;
   expireAfterSeconds?: number;
+  partialFilterExpression?: Record<string, unknown>;
 }
 
 /** A pipeline stage; the persister builds `$match`, `$sort`, `$group`, `$project`, `$limit`. */
@@ -84,31 +92,52 @@ export const PARTITION_CREATED_AT_INDEX: IndexSpec = {
 export const BURR_INDEXES: readonly IndexSpec[] = [KEY_INDEX, PARTITION_CREATED_AT_INDEX];
 
 /**
+ * The kit's index behind `expectedSequenceId`: per app, at most one document follows a given
+ * step (`follows`; `null` for the one that created the app). Partial on `follows` existing, so
+ * Burr's documents and unconditional saves (no `follows`) are not in it, while `follows: null`
+ * is (`$exists: true` matches a null field): two writers creating one app conflict too.
+ * `$exists: true` in a partial filter is accepted by every MongoDB with partial indexes (3.2+).
+ */
+export const FOLLOWS_INDEX: IndexSpec = {
+  key: { partition_key: 1, app_id: 1, follows: 1 },
+  name: 'partition_key_1_app_id_1_follows_1',
+  unique: true,
+  partialFilterExpression: { follows: { $exists: true } },
+};
+
+/**
  * The TTL index of a persister with `expireAfterSeconds`: each document goes once its own
  * `expire_at` has passed (`expireAfterSeconds: 0`), so the delay lives in the documents and
  * persisters with different delays (or none: no `expire_at`, never removed) share one collection.
  */
 export const EXPIRE_AT_INDEX: IndexSpec = { key: { expire_at: 1 }, name: 'expire_at_1', expireAfterSeconds: 0 };
 
-/** What `initialize` creates: Burr's two, plus the TTL index when documents expire. */
+/** What `initialize` creates: Burr's two, the kit's {@link FOLLOWS_INDEX}, and the TTL index when documents expire. */
 export function indexesFor(expires: boolean): IndexSpec[] {
-  return expires ? [...BURR_INDEXES, EXPIRE_AT_INDEX] : [...BURR_INDEXES];
+  return expires ? [...BURR_INDEXES, FOLLOWS_INDEX, EXPIRE_AT_INDEX] : [...BURR_INDEXES, FOLLOWS_INDEX];
 }
 
 /** MongoDB's duplicate-key error code. */
 export const DUPLICATE_KEY = 11000;
 
-/** Whether `error` is a duplicate-key error raised by {@link KEY_INDEX} (not by `_id` or another unique index). */
-export function isKeyIndexDuplicate(error: unknown): boolean {
-  const e = error as { code?: unknown; keyPattern?: unknown; errmsg?: unknown; message?: unknown; writeErrors?: unknown };
+/** Whether `error` is a duplicate-key error raised by `index` (its fields, or its name in the message). */
+function isDuplicateOn(error: unknown, index: IndexSpec): boolean {
+  const e = error as { code?: unknown; keyPattern?: unknown; errmsg?: unknown; message?: unknown };
   if (typeof e !== 'object' || e === null || e.code !== DUPLICATE_KEY) return false;
-  if (typeof e.keyPattern === 'object' && e.keyPattern !== null) {
-    const fields = Object.keys(e.keyPattern);
-    return fields.length === 3 && fields[0] === 'partition_key' && fields[1] === 'app_id' && fields[2] === 'sequence_id';
-  }
+  if (typeof e.keyPattern === 'object' && e.keyPattern !== null) return Object.keys(e.keyPattern).join() === Object.keys(index.key).join();
   // Servers before 4.4 put no keyPattern on the error, only the index name in the message.
   const message = String(e.errmsg ?? e.message ?? '');
-  return message.includes(` index: ${KEY_INDEX.name} `);
+  return message.includes(` index: ${index.name} `);
+}
+
+/** Whether `error` is a duplicate-key error raised by {@link KEY_INDEX} (not by `_id` or another unique index). */
+export function isKeyIndexDuplicate(error: unknown): boolean {
+  return isDuplicateOn(error, KEY_INDEX);
+}
+
+/** Whether `error` is a duplicate-key error raised by {@link FOLLOWS_INDEX}: another document already follows that step. */
+export function isFollowsIndexDuplicate(error: unknown): boolean {
+  return isDuplicateOn(error, FOLLOWS_INDEX);
 }
 
 /** Whether an index list (from `listIndexes`) holds {@link EXPIRE_AT_INDEX} (a TTL index on `expire_at` alone). */
@@ -129,5 +158,18 @@ export function hasKeyIndex(indexes: unknown[]): boolean {
       fields.length === 3 &&
       fields.every(([field, direction], i) => field === ['partition_key', 'app_id', 'sequence_id'][i] && Number(direction) === 1)
     );
+  });
+}
+
+/** Whether an index list (from `listIndexes`) holds {@link FOLLOWS_INDEX}: unique, on those fields, partial on `follows` existing and nothing else. */
+export function hasFollowsIndex(indexes: unknown[]): boolean {
+  const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+  return indexes.some((index) => {
+    const { key, unique, partialFilterExpression: filter } = (index ?? {}) as { key?: Record<string, unknown>; unique?: unknown; partialFilterExpression?: unknown };
+    if (!key || unique !== true || !isRecord(filter) || Object.keys(filter).join() !== 'follows') return false;
+    const condition = filter.follows;
+    if (!isRecord(condition) || Object.keys(condition).join() !== '$exists' || !(condition.$exists === true || Number(condition.$exists) === 1)) return false;
+    const fields = Object.entries(key);
+    return fields.length === 3 && fields.every(([field, direction], i) => field === ['partition_key', 'app_id', 'follows'][i] && Number(direction) === 1);
   });
 }

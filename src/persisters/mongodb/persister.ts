@@ -30,7 +30,7 @@ import {
 import { BackendError, InvalidArgumentError, type ErrorContext } from '../../core/errors.js';
 import { LazyClient } from '../../core/lazy.js';
 import type { PersistedStatus } from '../../core/types.js';
-import { DUPLICATE_KEY, hasExpiryIndex, hasKeyIndex, indexesFor, isKeyIndexDuplicate, type BurrDocument, type BurrFilter, type MongoCollectionLike, type PipelineStage } from './collection.js';
+import { DUPLICATE_KEY, hasExpiryIndex, hasFollowsIndex, hasKeyIndex, indexesFor, isFollowsIndexDuplicate, isKeyIndexDuplicate, type BurrDocument, type BurrFilter, type MongoCollectionLike, type PipelineStage } from './collection.js';
 import { DataApiCollection, type DataApiOptions } from './data-api.js';
 
 /** The slice of a `MongoClient` the persister uses. */
@@ -221,6 +221,13 @@ export class MongoDBPersister extends BaseStatePersister {
       await (await this.#db()).createIndexes(indexesFor(this.#ttlMs !== undefined));
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
+      if (code === DUPLICATE_KEY && someCause(error, isFollowsIndexDuplicate)) {
+        // Not from the kit's saves (the index was there when they wrote `follows`): documents written around it.
+        throw new BackendError(
+          'the collection holds two documents of one app with the same `follows` (the step a conditional save followed), so the unique index behind expectedSequenceId cannot be built; remove one of them and initialize again',
+          { ...this.context('initialize', error), retryable: false },
+        );
+      }
       if (code === DUPLICATE_KEY) {
         throw new BackendError(
           'the collection holds two documents with the same (partition_key, app_id, sequence_id), so the unique index a save relies on cannot be built; remove one of them and initialize again',
@@ -229,7 +236,7 @@ export class MongoDBPersister extends BaseStatePersister {
       }
       if (code === 85 || code === 86) {
         throw new BackendError(
-          'an index on the same fields with other options (or another name) exists; drop it so the unique key index can be created',
+          "an index on the same fields as one of the kit's (the unique key index, or the partial unique index on follows) exists with other options or another name; drop it so initialize() can create the kit's",
           { ...this.context('initialize', error), retryable: false },
         );
       }
@@ -240,8 +247,10 @@ export class MongoDBPersister extends BaseStatePersister {
   protected async storageIsInitialized(): Promise<boolean> {
     try {
       const indexes = await (await this.#db()).listIndexes().toArray();
-      // Expiring documents without the TTL index would silently live forever: not in place until initialize() adds it.
-      return hasKeyIndex(indexes) && (this.#ttlMs === undefined || hasExpiryIndex(indexes));
+      // Indexes that correctness rests on; without them the collection is not in place until initialize() adds them:
+      // the key index (saves), the follows index (conditional saves would silently lose their one-winner
+      // guarantee), the TTL index when documents expire (they would silently live forever).
+      return hasKeyIndex(indexes) && hasFollowsIndex(indexes) && (this.#ttlMs === undefined || hasExpiryIndex(indexes));
     } catch (error) {
       if ((error as { code?: unknown })?.code === 26) return false; // NamespaceNotFound: no collection yet
       throw error;
@@ -252,13 +261,18 @@ export class MongoDBPersister extends BaseStatePersister {
    * One `insertOne`; the unique key index refuses a second document at the same key.
    *
    * With `expectedSequenceId`, two round trips: a `findOne` of the app's latest sequence id, then
-   * the `insertOne` if it is the expected one. MongoDB cannot make an insert conditional on other
-   * documents, so between the two another writer may save. Writers that save the step after the
-   * one they expect (`expected + 1`, as `StepSaver`, `initializeFrom` and every retry loop do)
-   * write the same key, and the unique index lets exactly one of them in: the race is decided.
-   * The window that stays open: writers expecting the same step but saving *different* sequence
-   * ids (`expected + 1` and `expected + 5`), or a writer saving without an expectation, can both
-   * succeed when their read and insert overlap.
+   * the `insertOne` of a document that also carries `follows` = the expected sequence id (`null`:
+   * the save creates the app). The read only refuses early and names the latest step; the
+   * indexes decide. The partial unique index on `(partition_key, app_id, follows)` lets one
+   * document per app follow a given step, so of conditional writers expecting the same step
+   * exactly one gets in, whatever sequence ids they save (`expected + 1`, `expected + 5`, two
+   * creators of an app at different ids); a duplicate on it, or on the
+   * key, is `ConcurrentUpdateError` — unless the document at the key is this very record (a
+   * retry whose answer was lost), which the base class reads back to tell. The read cannot go:
+   * the indexes alone would let in a save expecting a step that is not the latest but that no
+   * conditional save followed (an app's first steps saved without expectation, a step above the
+   * latest, an app that does not exist). What stays open: an unconditional save (no `follows`)
+   * between a conditional writer's read and insert, at another key, lets both in.
    */
   protected async storageInsert(record: StoredRecord): Promise<InsertOutcome> {
     const db = await this.#db();
@@ -273,6 +287,7 @@ export class MongoDBPersister extends BaseStatePersister {
       created_at: nowIsoMicros(),
       ...(record.forkedFromJson === undefined ? {} : { forked_from: record.forkedFromJson }),
       ...(this.#ttlMs === undefined ? {} : { expire_at: new Date(Date.now() + this.#ttlMs) }),
+      ...(record.expectedSequenceId === undefined ? {} : { follows: record.expectedSequenceId }),
     };
     if (record.expectedSequenceId !== undefined) {
       const latest = (await db.findOne({ partition_key: partition, app_id: record.appId }, { sort: { sequence_id: -1 }, projection: { _id: 0, sequence_id: 1 } })) as { sequence_id?: unknown } | null;
@@ -285,7 +300,9 @@ export class MongoDBPersister extends BaseStatePersister {
       await db.insertOne(document);
       return { inserted: true };
     } catch (error) {
-      if (someCause(error, isKeyIndexDuplicate)) return { inserted: false, existing: null }; // the error or one it wraps
+      // The key is taken, or (a conditional save) another document already follows the expected
+      // step: refused. The base class reads the key back: its own record there is a retry's success.
+      if (someCause(error, isKeyIndexDuplicate) || (record.expectedSequenceId !== undefined && someCause(error, isFollowsIndexDuplicate))) return { inserted: false, existing: null };
       throw error;
     }
   }
