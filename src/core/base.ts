@@ -370,12 +370,13 @@ export abstract class PersisterCore {
   protected async runDelete(
     partitionKey: string | null | undefined,
     appId: string,
-    remove: (partitionKey: string, appId: string) => Promise<void>,
+    remove: ((partitionKey: string, appId: string) => Promise<void>) | undefined,
   ): Promise<void> {
     this.#assertOpen('deleteApp');
     const ctx = this.context('deleteApp');
     const key = normalizePartitionKey(partitionKey, ctx);
     const app = validateAppId(appId, ctx);
+    if (!remove) throw this.#unsupported('deleteApp');
     await this.#ensureReady('deleteApp');
     await this.#guard('deleteApp', () => remove(key, app));
   }
@@ -654,8 +655,7 @@ export abstract class BaseStatePersister extends PersisterCore {
 
   /** Deletes every step of one app, atomically. One round trip. Deleting an app that has no step does nothing. */
   deleteApp(partitionKey: string | null | undefined, appId: string): Promise<void> {
-    const remove = this.storageDeleteApp?.bind(this);
-    return this.runDelete(partitionKey, appId, remove ?? (() => Promise.reject(new NotSupportedError(`${this.backendName} does not implement deleteApp`, this.context('deleteApp')))));
+    return this.runDelete(partitionKey, appId, this.storageDeleteApp?.bind(this));
   }
 
   /**

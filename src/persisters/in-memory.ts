@@ -146,7 +146,9 @@ export class InMemoryPersister extends BaseStatePersister {
       if (query.partitionKey !== undefined && row.partitionKey !== query.partitionKey) continue;
       if (query.appId !== undefined && row.appId !== query.appId) continue;
       const app = appKey(row.partitionKey, row.appId);
-      byApp.set(app, [...(byApp.get(app) ?? []), row]);
+      const steps = byApp.get(app);
+      if (steps) steps.push(row);
+      else byApp.set(app, [row]);
     }
     let deleted = 0;
     for (const steps of byApp.values()) {

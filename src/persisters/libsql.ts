@@ -14,6 +14,8 @@
  */
 import {
   BaseStatePersister,
+  defaultErrorKind,
+  someCause,
   type AppsQuery,
   type BasePersisterOptions,
   type ErrorKind,
@@ -26,7 +28,6 @@ import {
   type StoredRecord,
   type StoredRow,
 } from '../core/base.js';
-import { defaultErrorKind, someCause } from '../core/base.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { LazyClient } from '../core/lazy.js';
 import { BurrTable, sqliteDialect, type SqlRow, type SqlStatement } from '../core/sql.js';
