@@ -239,11 +239,10 @@ export class BurrTable {
     const snapshot = query.snapshot === undefined ? snap.newest(t, partition) : `${bind(markerPart(query.snapshot, 0))}${snap.cast}`;
     let after = '';
     if (query.after) {
+      // Numbered placeholders: each part of the marker is bound once and named twice.
       const at = `${bind(markerPart(query.after.marker, 0))}${d.timestampCast}`;
-      const at2 = `${bind(markerPart(query.after.marker, 0))}${d.timestampCast}`;
       const order = bind(Number(markerPart(query.after.marker, 1)));
-      const order2 = bind(Number(markerPart(query.after.marker, 1)));
-      after = ` WHERE mc < ${at} OR (mc = ${at2} AND (mo < ${order} OR (mo = ${order2} AND app_id > ${bind(query.after.appId)})))`;
+      after = ` WHERE mc < ${at} OR (mc = ${at} AND (mo < ${order} OR (mo = ${order} AND app_id > ${bind(query.after.appId)})))`;
     }
     // SQLite's created_at may be NULL (Burr's column has a default, not NOT NULL): order it last, as listAppIds does.
     const newest = d.name === 'sqlite' ? "COALESCE(MAX(created_at), '')" : 'MAX(created_at)';
