@@ -491,7 +491,10 @@ export abstract class PersisterCore {
   }
 
   #unsupported(operation: PersisterOperation): NotSupportedError {
-    return new NotSupportedError(`${this.backendName} does not implement ${operation}`, this.context(operation));
+    return new NotSupportedError(
+      `${this.backendName} does not implement ${operation}; nothing was sent (a custom persister adds it with the matching storage method — InMemoryPersister is the reference)`,
+      this.context(operation),
+    );
   }
 
   #parseState(stateJson: string, ctx: ErrorContext): JsonObject {
