@@ -39,8 +39,24 @@ import type {
 import { normalizePartitionKey, validateAppId, validateLimit, validatePosition, validateSequenceId, validateStatus } from './validation.js';
 import { decodeAppsCursor, decodePartitionsCursor, encodeAppsCursor, encodePartitionsCursor, type PageMarker } from './cursor.js';
 import { FORK_KEY, parseForkSource } from './lineage.js';
-import { sameJsonText } from './compare.js';
+import { jsonEqual, sameJsonText } from './compare.js';
 import { toIsoTimestamp } from './time.js';
+import {
+  DELTA_KEY,
+  StepMemory,
+  blockOf,
+  deltaPrev,
+  diffFields,
+  encodeRow,
+  isDeltaRow,
+  joinFields,
+  rebuild,
+  resolveDeltaOptions,
+  serializeFields,
+  type DeltaOptions,
+  type FieldTexts,
+  type ResolvedDeltaOptions,
+} from './delta.js';
 
 /** A validated record, with its state already serialized to JSON text. */
 export interface StoredRecord {
@@ -161,10 +177,32 @@ export interface BasePersisterOptions {
    * @default false
    */
   assumeInitialized?: boolean;
+  /**
+   * How steps are written. `'full'` (the default): every step holds the whole state, a Burr row.
+   * `'delta'`: a step holds what changed since the previous step this persister saved of the
+   * app, with a full snapshot every `delta.snapshotEvery` steps (docs/delta.md). Reading needs
+   * no option: every persister reads both kinds of rows.
+   * @default 'full'
+   */
+  storage?: 'full' | 'delta';
+  /** Tuning of `storage: 'delta'`. */
+  delta?: DeltaOptions;
 }
+
+/** The listings a delta-mode prune walks to find, per app, which rows its kept steps need. */
+interface PruneSessions {
+  listHistory?: (query: HistoryQuery) => Promise<StoredHistoryRow[]>;
+  listApps?: (query: AppsQuery) => Promise<StoredAppsPage>;
+  listPartitionKeys?: (limit: number, after: string | undefined) => Promise<string[]>;
+}
+
+/** Page size of the listings a delta-mode prune walks (within every backend's per-request result limit). */
+const PRUNE_PAGE = 500;
 
 /** Page size of the listings when no `limit` is given. */
 const DEFAULT_PAGE = 100;
+/** The block size a reader assumes for delta rows when it was not given one (the writers' default). */
+const DEFAULT_SNAPSHOT_EVERY = 20;
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
 
@@ -185,9 +223,26 @@ export abstract class PersisterCore {
   /** A running `storageIsInitialized` probe made on behalf of a call before `initialize()`, shared by concurrent calls. */
   #probing: Promise<boolean> | undefined;
   #closed = false;
+  /** `storage: 'delta'`: the writer's settings and its memory of each app's last saved step. */
+  readonly #delta: { options: ResolvedDeltaOptions; memory: StepMemory } | undefined;
 
   constructor(options: BasePersisterOptions = {}) {
     this.#initialized = options.assumeInitialized === true;
+    const storage = options.storage ?? 'full';
+    if (storage !== 'full' && storage !== 'delta') {
+      throw new InvalidArgumentError('storage', `must be 'full' or 'delta', got ${JSON.stringify(String(storage))}`, { operation: 'construct' });
+    }
+    if (storage === 'delta') {
+      const resolved = resolveDeltaOptions(options.delta, (field, message) => new InvalidArgumentError(field, message, { operation: 'construct' }));
+      this.#delta = { options: resolved, memory: new StepMemory(resolved.rememberApps, resolved.rememberBytes) };
+    } else if (options.delta !== undefined) {
+      throw new InvalidArgumentError('delta', "applies only with storage: 'delta'", { operation: 'construct' });
+    }
+  }
+
+  /** `'delta'` when steps are written as deltas (see {@link BasePersisterOptions.storage}). */
+  get storageMode(): 'full' | 'delta' {
+    return this.#delta ? 'delta' : 'full';
   }
 
   /** Table, collection or key prefix for error messages. Never a secret. */
@@ -250,13 +305,16 @@ export abstract class PersisterCore {
     return { backend: this.backendName, operation, target: this.storageTarget, cause };
   }
 
-  /** Validates and serializes `save` arguments. Throws before any I/O. */
-  protected prepareRecord(params: SaveParams): StoredRecord {
+  /**
+   * Validates and serializes `save` arguments. Throws before any I/O. In delta mode the state is
+   * serialized field by field (`fields`) and `stateJson` is left for the save to encode.
+   */
+  protected prepareRecord(params: SaveParams): StoredRecord & { fields?: FieldTexts } {
     const ctx = this.context('save');
     if (typeof params !== 'object' || params === null) {
       throw new InvalidArgumentError('params', 'save() takes one object argument', ctx);
     }
-    const record: StoredRecord = {
+    const record: StoredRecord & { fields?: FieldTexts } = {
       partitionKey: normalizePartitionKey(params.partitionKey, ctx),
       appId: validateAppId(params.appId, ctx),
       sequenceId: validateSequenceId(params.sequenceId, ctx),
@@ -265,7 +323,17 @@ export abstract class PersisterCore {
       stateJson: '',
     };
     const serialized = this.serializedState(params.state, ctx);
-    record.stateJson = stringifyJson(serialized, ctx);
+    if (Object.prototype.hasOwnProperty.call(serialized, DELTA_KEY)) {
+      throw new InvalidArgumentError('state', `${DELTA_KEY} is a reserved field name (it marks rows written with storage: 'delta')`, ctx);
+    }
+    let size: number;
+    if (this.#delta) {
+      record.fields = serializeFields(serialized, ctx);
+      size = record.fields.bytes;
+    } else {
+      record.stateJson = stringifyJson(serialized, ctx);
+      size = this.maxStateBytes === undefined ? 0 : utf8Length(record.stateJson);
+    }
     if (Object.prototype.hasOwnProperty.call(serialized, FORK_KEY)) record.forkedFromJson = stringifyJson(serialized[FORK_KEY] as JsonObject, ctx);
     if (params.expectedSequenceId !== undefined) {
       if (!this.supportsExpectedSequenceId) {
@@ -282,12 +350,36 @@ export abstract class PersisterCore {
         record.expectedSequenceId = expected;
       } else record.expectedSequenceId = null;
     }
-    if (this.maxStateBytes !== undefined) {
-      const size = utf8Length(record.stateJson);
-      if (size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes, ctx);
-    }
-    this.checkRecord(record);
+    // In delta mode too the limit is on the whole state: a snapshot of it must fit, compressed or not.
+    if (this.maxStateBytes !== undefined && size > this.maxStateBytes) throw new StateTooLargeError(size, this.maxStateBytes, ctx);
+    if (!this.#delta) this.checkRecord(record);
     return record;
+  }
+
+  /**
+   * Delta mode: encodes the prepared record's state as a delta against the step this persister
+   * last saved of the app, when that step is in the same block and the delta is smaller, else as
+   * a snapshot. No I/O: the previous step comes from memory, never from the store.
+   */
+  async #encodeDelta(record: StoredRecord & { fields?: FieldTexts }, delta: { options: ResolvedDeltaOptions; memory: StepMemory }): Promise<void> {
+    const fields = record.fields!;
+    const { snapshotEvery, compressAbove } = delta.options;
+    const previous = delta.memory.get(StepMemory.key(record.partitionKey, record.appId));
+    let body: { kind: 'snapshot'; text: string } | { kind: 'delta'; prev: number; text: string } | undefined;
+    if (
+      previous &&
+      previous.sequenceId < record.sequenceId &&
+      blockOf(previous.sequenceId, snapshotEvery) === blockOf(record.sequenceId, snapshotEvery) &&
+      // A conditional save expecting another step than the one remembered must not build on it.
+      (record.expectedSequenceId === undefined || record.expectedSequenceId === previous.sequenceId)
+    ) {
+      const text = diffFields(previous.fields, fields);
+      // "When the change is larger than the state": a delta that saves nothing is a snapshot.
+      if (utf8Length(text) + 48 < fields.bytes) body = { kind: 'delta', prev: previous.sequenceId, text };
+    }
+    body ??= { kind: 'snapshot', text: joinFields(fields) };
+    record.stateJson = await encodeRow(body, compressAbove, record.forkedFromJson);
+    this.checkRecord(record);
   }
 
   /** Extra per-backend checks on a prepared record (e.g. characters a database cannot hold). */
@@ -313,19 +405,33 @@ export abstract class PersisterCore {
     params: SaveParams,
     insert: (record: StoredRecord) => Promise<InsertOutcome>,
     reread?: (record: StoredRecord) => Promise<StoredRecord | null>,
+    listHistory?: (query: HistoryQuery) => Promise<StoredHistoryRow[]>,
   ): Promise<void> {
     this.#assertOpen('save');
-    const record = this.prepareRecord(params);
+    const { fields, ...record } = this.prepareRecord(params);
+    const delta = this.#delta;
+    if (delta) {
+      if (!listHistory) throw new NotSupportedError(`${this.backendName} cannot read deltas back (no storageListHistory): storage: 'delta' is not available; nothing was saved`, this.context('save'));
+      await this.#encodeDelta(Object.assign(record, { fields }), delta);
+    }
     await this.#ensureReady('save');
     const outcome = await this.#guard('save', () => insert(record));
-    if (outcome.inserted) return;
+    const remember = () => {
+      if (delta && fields) delta.memory.remember(StepMemory.key(record.partitionKey, record.appId), { sequenceId: record.sequenceId, fields });
+    };
+    if (outcome.inserted) return remember();
     let existing = outcome.existing;
     // A store that evaluated the expectation read the key in the same operation: a free key is final.
     const expectationChecked = record.expectedSequenceId !== undefined && outcome.latestSequenceId !== undefined;
     if (existing === null && reread && !expectationChecked) existing = await this.#guard('save', () => reread(record));
     // A retry of a save whose response was lost finds its own record: that is success.
-    if (existing && existing.position === record.position && existing.status === record.status && sameJsonText(existing.stateJson, record.stateJson)) {
-      return;
+    if (existing && existing.position === record.position && existing.status === record.status) {
+      if (sameJsonText(existing.stateJson, record.stateJson)) return remember();
+      // Written as a delta, the same state can be stored as other text (a snapshot after a restart, or a delta against another step).
+      if (listHistory && fields && isDeltaRow(this.#parseState(existing.stateJson, this.context('save')))) {
+        const stored = await this.#guard('save', () => this.#loadChain(record.partitionKey, record.appId, record.sequenceId, listHistory, 'save'));
+        if (stored && jsonEqual(stored.state, parseJson(joinFields(fields)))) return remember();
+      } else if (fields && jsonEqual(this.#parseState(existing.stateJson, this.context('save')), parseJson(joinFields(fields)))) return remember();
     }
     if (record.expectedSequenceId !== undefined) {
       throw new ConcurrentUpdateError(
@@ -336,11 +442,69 @@ export abstract class PersisterCore {
     throw new StateAlreadyExistsError(record, this.context('save'));
   }
 
+  /**
+   * One step's rows, rebuilt: fetches the newest rows of the app at or below the step — as many
+   * as its block can hold, so one read holds the whole chain — and, only when a row the chain
+   * needs is not among them (another `snapshotEvery`, rows deleted underneath), the rows below.
+   */
+  async #loadChain(
+    partitionKey: string,
+    appId: string,
+    sequenceId: number | undefined,
+    listHistory: (query: HistoryQuery) => Promise<StoredHistoryRow[]>,
+    operation: PersisterOperation,
+    first?: StoredHistoryRow,
+  ): Promise<{ row: StoredHistoryRow; state: JsonObject } | null> {
+    const ctx = this.context(operation);
+    const every = this.#delta?.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+    const texts = new Map<number, string>();
+    let target = first;
+    let lowest: number;
+    if (target) {
+      texts.set(Number(target.sequenceId), target.stateJson!);
+      lowest = Number(target.sequenceId);
+    } else {
+      const limit = sequenceId === undefined ? every : (sequenceId % every) + 1;
+      const rows = await listHistory({ partitionKey, appId, limit, before: sequenceId === undefined ? undefined : sequenceId + 1, withState: true });
+      target = rows[0];
+      if (!target || (sequenceId !== undefined && Number(target.sequenceId) !== sequenceId)) return null;
+      for (const row of rows) if (!texts.has(Number(row.sequenceId))) texts.set(Number(row.sequenceId), row.stateJson!);
+      lowest = Number(rows[rows.length - 1]!.sequenceId);
+    }
+    const state = await this.#resolveChain(partitionKey, appId, Number(target.sequenceId), texts, lowest, listHistory, ctx);
+    return { row: target, state };
+  }
+
+  /** Rebuilds step `target` from `texts` (rows down to `lowest`), fetching the rows below when its chain reaches past them. */
+  async #resolveChain(
+    partitionKey: string,
+    appId: string,
+    target: number,
+    texts: Map<number, string>,
+    lowest: number,
+    listHistory: (query: HistoryQuery) => Promise<StoredHistoryRow[]>,
+    ctx: ErrorContext,
+  ): Promise<JsonObject> {
+    const every = this.#delta?.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
+    for (;;) {
+      const result = await rebuild(target, texts, ctx);
+      if ('state' in result) return result.state;
+      const missing = result.missing;
+      const rows = missing < lowest ? await listHistory({ partitionKey, appId, limit: (missing % every) + 1, before: missing + 1, withState: true }) : [];
+      if (rows.length === 0 || Number(rows[0]!.sequenceId) !== missing) {
+        throw new BackendError(`step ${missing}, which step ${target} is stored against, is missing (deleted or pruned outside burr-edge?)`, { ...ctx, retryable: false });
+      }
+      for (const row of rows) if (!texts.has(Number(row.sequenceId))) texts.set(Number(row.sequenceId), row.stateJson!);
+      lowest = Number(rows[rows.length - 1]!.sequenceId);
+    }
+  }
+
   protected async runLoad(
     partitionKey: string | null | undefined,
     appId: string | null,
     sequenceId: number | null | undefined,
     select: (query: LoadQuery) => Promise<StoredRow | null>,
+    listHistory?: (query: HistoryQuery) => Promise<StoredHistoryRow[]>,
   ): Promise<PersistedStateData | null> {
     this.#assertOpen('load');
     const ctx = this.context('load');
@@ -350,8 +514,24 @@ export abstract class PersisterCore {
       sequenceId: sequenceId === undefined || sequenceId === null ? undefined : validateSequenceId(sequenceId, ctx),
     };
     await this.#ensureReady('load');
+    // Delta mode expects delta rows: one read fetches the step with its chain.
+    if (this.#delta && listHistory && query.appId !== null) {
+      const app = query.appId;
+      const found = await this.#guard('load', () => this.#loadChain(query.partitionKey, app, query.sequenceId, listHistory, 'load'));
+      return found ? this.#persisted(query.partitionKey, app, found.row, found.state) : null;
+    }
     const row = await this.#guard('load', () => select(query));
-    return row ? this.toPersistedData(row) : null;
+    if (!row) return null;
+    const state = this.#parseState(row.stateJson, ctx);
+    if (!isDeltaRow(state)) return this.#persisted(row.partitionKey, row.appId, row, state);
+    // A Burr-mode reader met a delta row: a second read fetches its chain.
+    if (!listHistory) throw new NotSupportedError(`this step is stored as a delta and ${this.backendName} cannot read the steps it builds on`, ctx);
+    const found = await this.#guard('load', () => this.#loadChain(row.partitionKey, row.appId, Number(row.sequenceId), listHistory, 'load', { ...row, createdAt: row.createdAt }));
+    return found ? this.#persisted(row.partitionKey, row.appId, found.row, found.state) : null;
+  }
+
+  #persisted(partitionKey: string, appId: string, row: StoredHistoryRow, state: JsonObject): PersistedStateData {
+    return { partitionKey, appId, sequenceId: Number(row.sequenceId), position: row.position, state, createdAt: toIsoTimestamp(row.createdAt), status: row.status };
   }
 
   protected async runListAppIds(
@@ -379,6 +559,7 @@ export abstract class PersisterCore {
     if (!remove) throw this.#unsupported('deleteApp');
     await this.#ensureReady('deleteApp');
     await this.#guard('deleteApp', () => remove(key, app));
+    this.#delta?.memory.forget(StepMemory.key(key, app));
   }
 
   protected async runListHistory(
@@ -400,18 +581,29 @@ export abstract class PersisterCore {
     await this.#ensureReady(operation);
     const rows = await this.#guard(operation, () => select({ partitionKey: key, appId: app, limit: limit + 1, before, withState }));
     const page = rows.slice(0, limit);
-    const steps = page.map((row): HistoryStep => {
+    const texts = new Map<number, string>();
+    if (withState) for (const row of rows) if (row.stateJson !== undefined && !texts.has(Number(row.sequenceId))) texts.set(Number(row.sequenceId), row.stateJson);
+    let lowest = rows.length ? Number(rows[rows.length - 1]!.sequenceId) : 0;
+    const steps: HistoryStep[] = [];
+    for (const row of page) {
       const step: HistoryStep = { sequenceId: Number(row.sequenceId), position: row.position, status: row.status, createdAt: toIsoTimestamp(row.createdAt) };
       let lineage: unknown = row.forkedFromJson ? parseJson(row.forkedFromJson, ctx) : undefined;
       if (withState) {
         if (row.stateJson === undefined) throw new BackendError('the backend returned a step without its state', { ...ctx, retryable: false });
-        step.state = this.#parseState(row.stateJson, ctx);
+        let state = this.#parseState(row.stateJson, ctx);
+        if (isDeltaRow(state)) {
+          // Rows below the page are fetched only when a chain reaches past it.
+          const lowestBefore = lowest;
+          state = await this.#guard(operation, () => this.#resolveChain(key, app, step.sequenceId, texts, lowestBefore, select, ctx));
+          for (const seq of texts.keys()) lowest = Math.min(lowest, seq);
+        }
+        step.state = state;
         lineage ??= step.state[FORK_KEY];
       }
       const forkedFrom = parseForkSource(lineage);
       if (forkedFrom) step.forkedFrom = forkedFrom;
-      return step;
-    });
+      steps.push(step);
+    }
     return { partitionKey: key, appId: app, steps, nextBefore: rows.length > limit ? steps[steps.length - 1]!.sequenceId : null };
   }
 
@@ -460,7 +652,7 @@ export abstract class PersisterCore {
     return { partitionKeys: page, nextCursor: keys.length > limit ? encodePartitionsCursor(page[page.length - 1]!) : null };
   }
 
-  protected async runPrune(options: PruneOptions, remove: ((query: PruneQuery) => Promise<number>) | undefined): Promise<PruneResult> {
+  protected async runPrune(options: PruneOptions, remove: ((query: PruneQuery) => Promise<number>) | undefined, sessions?: PruneSessions): Promise<PruneResult> {
     const operation = 'prune';
     this.#assertOpen(operation);
     const ctx = this.context(operation);
@@ -486,8 +678,85 @@ export abstract class PersisterCore {
     }
     if (!remove) throw this.#unsupported(operation);
     await this.#ensureReady(operation);
-    const deletedSteps = await this.#guard(operation, () => remove({ partitionKey: key, appId: app, olderThan: cutoff, keepLast }));
+    const query: PruneQuery = { partitionKey: key, appId: app, olderThan: cutoff, keepLast };
+    const delta = this.#delta;
+    if (delta) {
+      if (!sessions?.listHistory || !sessions.listApps || !sessions.listPartitionKeys) throw this.#unsupported(operation);
+      const deleted = await this.#guard(operation, () => this.#pruneKeepingChains(query, remove, sessions as Required<PruneSessions>, delta.options.snapshotEvery));
+      delta.memory.forgetWhere((pk, appId) => (key === undefined || pk === key) && (app === undefined || appId === app));
+      return { deletedSteps: deleted };
+    }
+    const deletedSteps = await this.#guard(operation, () => remove(query));
     return { deletedSteps: Number(deletedSteps) };
+  }
+
+  /**
+   * Delta mode's prune: a kept step must keep the rows it is stored against, so per app the cut
+   * moves down to the lowest row that a kept step of the oldest kept step's block is stored
+   * against (later blocks start with their own snapshot), and the app is pruned to that many
+   * steps. Per app a history listing, one read of that block and one prune, rather than one
+   * statement: a filter cannot see chains.
+   */
+  async #pruneKeepingChains(query: PruneQuery, remove: (query: PruneQuery) => Promise<number>, sessions: Required<PruneSessions>, every: number): Promise<number> {
+    const partitions: string[] = [];
+    if (query.partitionKey !== undefined) partitions.push(query.partitionKey);
+    else {
+      for (let after: string | undefined; ; ) {
+        const keys = await sessions.listPartitionKeys(PRUNE_PAGE + 1, after);
+        partitions.push(...keys.slice(0, PRUNE_PAGE));
+        if (keys.length <= PRUNE_PAGE) break;
+        after = keys[PRUNE_PAGE - 1];
+      }
+    }
+    let deleted = 0;
+    for (const partitionKey of partitions) {
+      const apps: string[] = [];
+      if (query.appId !== undefined) apps.push(query.appId);
+      else {
+        for (let snapshot: PageMarker | undefined, after: AppsQuery['after']; ; ) {
+          const page = await sessions.listApps({ partitionKey, limit: PRUNE_PAGE + 1, snapshot, after });
+          const rows = page.rows.slice(0, PRUNE_PAGE);
+          apps.push(...rows.map((row) => row.appId));
+          if (page.rows.length <= PRUNE_PAGE) break;
+          snapshot = page.snapshot;
+          after = { marker: rows[rows.length - 1]!.marker, appId: rows[rows.length - 1]!.appId };
+        }
+      }
+      for (const appId of apps) {
+        const steps: { sequenceId: number; createdAt: number }[] = [];
+        for (let before: number | undefined; ; ) {
+          const rows = await sessions.listHistory({ partitionKey, appId, limit: PRUNE_PAGE, before, withState: false });
+          for (const row of rows) steps.push({ sequenceId: Number(row.sequenceId), createdAt: new Date(toIsoTimestamp(row.createdAt)).getTime() });
+          if (rows.length < PRUNE_PAGE) break;
+          before = Number(rows[rows.length - 1]!.sequenceId);
+        }
+        let oldestKept = Infinity;
+        steps.forEach((step, index) => {
+          const byCount = query.keepLast === undefined || index >= query.keepLast;
+          const byAge = query.olderThan === undefined || step.createdAt < query.olderThan.getTime();
+          if (index === 0 || !(byCount && byAge)) oldestKept = Math.min(oldestKept, step.sequenceId);
+        });
+        if (oldestKept === Infinity) continue;
+        // The rows the kept steps of that block are stored against: follow each one's chain.
+        const floor = blockOf(oldestKept, every) * every;
+        const block = await sessions.listHistory({ partitionKey, appId, limit: every, before: floor + every, withState: true });
+        const prevOf = new Map(block.map((row) => [Number(row.sequenceId), deltaPrev(row.stateJson ?? '{}', this.context('prune'))]));
+        let needed = oldestKept;
+        for (const start of prevOf.keys()) {
+          if (start < oldestKept) continue;
+          for (let seq: number | undefined = start; seq !== undefined; seq = prevOf.get(seq)) {
+            if (!prevOf.has(seq)) {
+              needed = -1; // stored against a step outside its block (another snapshotEvery): keep the app whole
+              break;
+            }
+            needed = Math.min(needed, seq);
+          }
+        }
+        const keep = steps.filter((step) => step.sequenceId >= needed).length;
+        if (keep < steps.length) deleted += Number(await remove({ partitionKey, appId, olderThan: undefined, keepLast: keep }));
+      }
+    }
+    return deleted;
   }
 
   #unsupported(operation: PersisterOperation): NotSupportedError {
@@ -614,12 +883,13 @@ export abstract class BaseStatePersister extends PersisterCore {
       params,
       (record) => this.storageInsert(record),
       (record) => this.storageSelect({ partitionKey: record.partitionKey, appId: record.appId, sequenceId: record.sequenceId }),
+      this.storageListHistory?.bind(this),
     );
   }
 
   /** Loads the latest step of an app, one step by sequence id, or the partition's latest (`appId === null`). */
   load(partitionKey: string | null | undefined, appId: string | null, sequenceId?: number | null): Promise<PersistedStateData | null> {
-    return this.runLoad(partitionKey, appId, sequenceId, (query) => this.storageSelect(query));
+    return this.runLoad(partitionKey, appId, sequenceId, (query) => this.storageSelect(query), this.storageListHistory?.bind(this));
   }
 
   /** Each app id of the partition once, most recently saved first. */
@@ -667,7 +937,11 @@ export abstract class BaseStatePersister extends PersisterCore {
    * `deleteApp` removes an app. Scoped to one partition or app when given.
    */
   prune(options: PruneOptions): Promise<PruneResult> {
-    return this.runPrune(options, this.storagePrune?.bind(this));
+    return this.runPrune(options, this.storagePrune?.bind(this), {
+      listHistory: this.storageListHistory?.bind(this),
+      listApps: this.storageListApps?.bind(this),
+      listPartitionKeys: this.storageListPartitionKeys?.bind(this),
+    });
   }
 }
 
@@ -677,7 +951,7 @@ export abstract class BaseStateLoader extends PersisterCore {
   protected abstract storageListAppIds(partitionKey: string, limit: number | undefined): Promise<string[]>;
 
   load(partitionKey: string | null | undefined, appId: string | null, sequenceId?: number | null): Promise<PersistedStateData | null> {
-    return this.runLoad(partitionKey, appId, sequenceId, (query) => this.storageSelect(query));
+    return this.runLoad(partitionKey, appId, sequenceId, (query) => this.storageSelect(query), this.storageListHistory?.bind(this));
   }
 
   listAppIds(partitionKey: string | null | undefined, options?: ListAppIdsOptions): Promise<string[]> {

@@ -12,6 +12,9 @@ import { equal, jsonEquals, ok, rejectsWith } from './assert.js';
 import type { Fault } from './instrument.js';
 import { roundTripsOf, step, uniqueId, withSubject } from './helpers.js';
 import { sessionCases } from './sessions.js';
+import { deltaCases } from './delta.js';
+import type { BasePersisterOptions } from '../core/base.js';
+import type { DeltaOptions } from '../core/delta.js';
 
 /** A persister under test, with the probes the suite uses when the target offers them. */
 export interface ConformanceSubject {
@@ -47,7 +50,9 @@ export interface ConformanceTarget {
    * `id` is unique per case and safe as part of a table name. When `tableName` is given, use
    * it as given (the suite checks that bad names are refused).
    */
-  create(options: { id: string; tableName?: string }): Promise<ConformanceSubject>;
+  create(options: { id: string; tableName?: string; storage?: StorageMode }): Promise<ConformanceSubject>;
+  /** Set by {@link inDeltaMode}: the suite runs with every persister writing deltas. */
+  storage?: StorageMode;
   /** The backend takes a table name (SQL): the table-name cases run. */
   tableNames?: boolean;
   /** Its subjects count round trips (`roundTrips`): the cost case runs. */
@@ -91,10 +96,38 @@ export interface ConformanceCapabilities {
   sessions?: boolean;
 }
 
+/** How the target's persisters write: passed to `create`, to be spread into the persister's options. */
+export type StorageMode = Pick<BasePersisterOptions, 'storage' | 'delta'>;
+
+/**
+ * The same target with every persister it builds in `storage: 'delta'` mode — small blocks and a
+ * low compression threshold by default, so that the suite's short apps cross snapshots, chains
+ * and compressed rows. The delta cases run too. A target whose `create` ignores `storage` fails
+ * every case (the persister must report `storageMode === 'delta'`).
+ */
+export function inDeltaMode(target: ConformanceTarget, delta: DeltaOptions = { snapshotEvery: 3, compressAbove: 256 }): ConformanceTarget {
+  const storage: StorageMode = { storage: 'delta', delta };
+  return {
+    ...target,
+    name: `${target.name} [delta]`,
+    storage,
+    async create(options) {
+      const subject = await target.create({ ...options, storage });
+      const mode = (subject.persister as { storageMode?: string }).storageMode;
+      if (mode !== 'delta') {
+        await subject.persister.close().catch(() => undefined);
+        await subject.dispose?.();
+        throw new Error(`${target.name}: create() ignored storage: 'delta' (the persister reports storageMode ${String(mode)})`);
+      }
+      return subject;
+    },
+  };
+}
+
 export interface ConformanceCase {
   name: string;
   /** What the target must offer for the case to apply; a case that does not apply is not registered. */
-  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp' | 'reopen' | 'sessions';
+  requires?: 'tableNames' | 'roundTrips' | 'faults' | 'deleteApp' | 'reopen' | 'sessions' | 'delta';
   run(target: ConformanceTarget): Promise<void>;
 }
 
@@ -560,6 +593,7 @@ export function conformanceCases(target?: ConformanceTarget): ConformanceCase[] 
     deleteApp: target.capabilities?.deleteApp !== false,
     reopen: target.reopens === true,
     sessions: target.capabilities?.sessions !== false,
+    delta: target.storage?.storage === 'delta',
   };
   return cases.filter((c) => c.requires === undefined || offers[c.requires]);
 }

@@ -279,7 +279,8 @@ export const sessionCases: ConformanceCase[] = [
       const history = async (pk: string, app: string) => (await persister.listHistory(pk, app)).steps.map((s) => s.sequenceId);
       const prune = () => persister.prune({ partitionKey: 'p', keepLast: 2 });
       let result!: Awaited<ReturnType<SessionPersister['prune']>>;
-      if (subject.roundTrips) equal(await roundTripsOf(subject, async () => (result = await prune())), pruneTrips, 'round trips of prune');
+      // In delta mode a prune walks each app (the delta prune case counts that).
+      if (subject.roundTrips && target.storage?.storage !== 'delta') equal(await roundTripsOf(subject, async () => (result = await prune())), pruneTrips, 'round trips of prune');
       else result = await prune();
       equal(result.deletedSteps, 5, 'steps removed (4 of long, 1 of short)');
       jsonEquals(await history('p', 'long'), [5, 4], 'long keeps its last 2');

@@ -1,5 +1,7 @@
 import { describe, it } from 'vitest';
 import { InMemoryPersister } from '../../src/index.js';
-import { runConformanceSuite } from '../../src/testing/index.js';
+import { inDeltaMode, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
 
-runConformanceSuite({ name: 'in-memory', create: async () => ({ persister: new InMemoryPersister() }) }, { describe, it });
+const target: ConformanceTarget = { name: 'in-memory', create: async ({ storage }) => ({ persister: new InMemoryPersister({ ...storage }) }) };
+runConformanceSuite(target, { describe, it });
+runConformanceSuite(inDeltaMode(target), { describe, it });

@@ -6,7 +6,7 @@
  */
 import { describe, it } from 'vitest';
 import { IndexedDBPersister } from '../../src/persisters/indexeddb/index.js';
-import { countCalls, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
+import { countCalls, inDeltaMode, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
 
 function settle<T>(request: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -29,10 +29,11 @@ const target: ConformanceTarget = {
   name: 'indexeddb (Chromium)',
   countsRoundTrips: true,
   initializeRoundTrips: 0, // opening the database is not a transaction
-  async create({ id }) {
+  async create({ id, storage }) {
     const dbName = `burr-edge-conformance-${id}`;
     let counted: { calls(): number } | undefined;
     const persister = new IndexedDBPersister({
+      ...storage,
       dbName,
       client: async (open) => (counted = countCalls(await open(), ['transaction'])).client,
       ownsClient: true,
@@ -51,3 +52,4 @@ const target: ConformanceTarget = {
 };
 
 runConformanceSuite(target, { describe, it });
+runConformanceSuite(inDeltaMode(target), { describe, it });

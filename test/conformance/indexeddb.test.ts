@@ -13,7 +13,7 @@ import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb';
 import { unwrap } from 'idb';
 import { describe, expect, it } from 'vitest';
 import { IndexedDBError, IndexedDBPersister, createStateStores, openStateDatabase, type IdbDatabaseLike, type IdbTransactionLike, type VersionChangeInfo } from '../../src/persisters/indexeddb/index.js';
-import { countCalls, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
+import { countCalls, inDeltaMode, runConformanceSuite, type ConformanceTarget } from '../../src/testing/index.js';
 import { isPersisterError, type PersisterError, type SaveParams } from '../../src/index.js';
 
 interface RawStep {
@@ -73,11 +73,12 @@ const target: ConformanceTarget = {
   name: 'indexeddb (fake-indexeddb, injected IDBFactory)',
   countsRoundTrips: true,
   initializeRoundTrips: 0, // opening the database is not a transaction
-  async create({ id }) {
+  async create({ id, storage }) {
     const factory = new IDBFactory();
     const dbName = `conformance-${id}`;
     let counted: { calls(): number } | undefined;
     const persister = new IndexedDBPersister({
+      ...storage,
       indexedDB: factory,
       dbName,
       // The persister opens the database itself; the wrapper only counts transactions (= round trips).
@@ -99,6 +100,7 @@ const target: ConformanceTarget = {
 };
 
 runConformanceSuite(target, { describe, it });
+runConformanceSuite(inDeltaMode(target), { describe, it });
 
 describe('indexeddb (fake-indexeddb): layout, costs and browser realities', () => {
   it('stores the SQL row fields, state as lossless JSON text and created_at as ISO text', async () => {

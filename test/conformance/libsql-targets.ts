@@ -18,13 +18,13 @@ export function libsqlLocalTarget(name: string, urlFor: (id: string) => string, 
     countsRoundTrips: true,
     reopens: true,
     initializeRoundTrips: 1, // one write batch
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const driver = makeClient({ url: urlFor(id) });
       const counted = countCalls(driver, ['execute', 'batch']);
       const table = tableName ?? 'burr_state';
       return {
-        persister: new SQLitePersister({ client: counted.client, tableName: table }),
-        reopen: () => new SQLitePersister({ client: counted.client, tableName: table }),
+        persister: new SQLitePersister({ ...storage, client: counted.client, tableName: table }),
+        reopen: () => new SQLitePersister({ ...storage, client: counted.client, tableName: table }),
         roundTrips: counted.calls,
         async inspect(partitionKey, appId) {
           const result = await driver.execute({ sql: `SELECT sequence_id, state FROM "${table}" WHERE partition_key = ? AND app_id = ?`, args: [partitionKey, appId] });
@@ -52,15 +52,15 @@ export function libsqlRemoteTarget(addresses: RemoteAddresses): ConformanceTarge
     reopens: true,
     initializeRoundTrips: 1, // one write batch
     injectsFaults: true,
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const instrumented = instrumentFetch();
       const client = createClient({ url: addresses.hranaUrl, authToken: addresses.hranaToken, fetch: instrumented.fetch });
       const raw = createClient({ url: addresses.hranaUrl, authToken: addresses.hranaToken });
       const table = tableName ?? `t_${id}`;
-      const persister = new SQLitePersister({ client, tableName: table });
+      const persister = new SQLitePersister({ ...storage, client, tableName: table });
       return {
         persister,
-        reopen: () => new SQLitePersister({ client: raw, tableName: table }),
+        reopen: () => new SQLitePersister({ ...storage, client: raw, tableName: table }),
         roundTrips: instrumented.requests,
         failNext: instrumented.failNext,
         async inspect(partitionKey, appId) {

@@ -38,10 +38,10 @@ export function mongoDriverTarget(uri: string, server: string, database = 'burr_
     // cannot go: see docs/mongodb.md); a prune finds what to keep, then deletes (a filter cannot rank steps).
     sessionRoundTrips: { conditionalSave: 2, prune: 2 },
     reopens: true,
-    async create({ id }) {
+    async create({ id, storage }) {
       const collectionName = `conf_driver_${id}`;
       // One client for every case, as an application holds one; the persister does not own it.
-      const build = () => new MongoDBPersister({ client: client as unknown as MongoClientLike, dbName: database, collectionName });
+      const build = () => new MongoDBPersister({ ...storage, client: client as unknown as MongoClientLike, dbName: database, collectionName });
       return {
         persister: build(),
         reopen: build,

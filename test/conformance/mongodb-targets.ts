@@ -45,11 +45,11 @@ export function mongoHttpTarget(gateway: MongoGatewayAddresses): ConformanceTarg
     sessionRoundTrips: { conditionalSave: 2, prune: 2 },
     injectsFaults: true,
     reopens: true,
-    async create({ id }) {
+    async create({ id, storage }) {
       const instrumented = instrumentFetch();
       const collection = `conf_http_${id}`;
       const build = (fetchFn?: typeof fetch) =>
-        MongoDBPersister.fromHttp({ url: gateway.url, apiKey: gateway.apiKey, database: gateway.database, collection, ...(fetchFn ? { fetch: fetchFn } : {}) });
+        MongoDBPersister.fromHttp({ ...storage, url: gateway.url, apiKey: gateway.apiKey, database: gateway.database, collection, ...(fetchFn ? { fetch: fetchFn } : {}) });
       return {
         persister: build(instrumented.fetch),
         reopen: () => build(),

@@ -4,13 +4,16 @@
  * name says which server it ran on.
  */
 import { afterAll, describe, inject, it } from 'vitest';
-import { runConformanceSuite } from '../../src/testing/index.js';
+import { inDeltaMode, runConformanceSuite } from '../../src/testing/index.js';
 import { mongoDriverTarget } from './mongodb-driver-targets.js';
 import { mongoHttpTarget } from './mongodb-targets.js';
 
 for (const endpoint of inject('harness').mongodb) {
   const driver = mongoDriverTarget(endpoint.url, endpoint.server, endpoint.database);
   afterAll(() => driver.close());
-  runConformanceSuite(driver, { describe, it });
-  runConformanceSuite(mongoHttpTarget({ url: endpoint.gatewayUrl, apiKey: endpoint.gatewayKey, database: endpoint.database, server: endpoint.server }), { describe, it });
+  const http = mongoHttpTarget({ url: endpoint.gatewayUrl, apiKey: endpoint.gatewayKey, database: endpoint.database, server: endpoint.server });
+  for (const target of [driver, http]) {
+    runConformanceSuite(target, { describe, it });
+    runConformanceSuite(inDeltaMode(target), { describe, it });
+  }
 }

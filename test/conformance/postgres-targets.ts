@@ -129,7 +129,7 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
     ...POSTGRES_TRAITS,
     injectsFaults: true,
     reopens: true,
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const release = useHarnessEndpoint(addresses.neonSqlEndpoint);
       const instrumented = instrumentFetch();
       const sql = neon(addresses.postgresUrl, { fetchOptions: { [TAP]: instrumented.fetch }, disableWarningInBrowsers: true });
@@ -137,8 +137,8 @@ export function neonHttpTarget(addresses: NeonHttpAddresses): ConformanceTarget 
       const table = tableName ?? `t_${id}`;
       try {
         return {
-          persister: new PostgreSQLPersister({ client: sql, tableName: table }),
-          reopen: () => new PostgreSQLPersister({ client: neon(addresses.postgresUrl, { disableWarningInBrowsers: true }), tableName: table }),
+          persister: new PostgreSQLPersister({ ...storage, client: sql, tableName: table }),
+          reopen: () => new PostgreSQLPersister({ ...storage, client: neon(addresses.postgresUrl, { disableWarningInBrowsers: true }), tableName: table }),
           roundTrips: instrumented.requests,
           failNext: instrumented.failNext,
           inspect: inspector({ query: (text, params) => raw.query(text, params) }, table),
@@ -184,7 +184,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
     name: 'postgres (Neon WebSocket Pool)',
     ...POSTGRES_TRAITS,
     sessionRoundTrips: POOL_SESSION_ROUND_TRIPS,
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const releaseProxy = useHarnessProxy(addresses.neonWsProxyPort, webSocketConstructor);
       const releaseEndpoint = useHarnessEndpoint(addresses.neonSqlEndpoint);
       const pool = new NeonPool({ connectionString: addresses.postgresUrl });
@@ -198,7 +198,7 @@ export function neonWebSocketTarget(addresses: NeonWebSocketAddresses, webSocket
       const table = tableName ?? `t_${id}`;
       try {
         return {
-          persister: new PostgreSQLPersister({ client: counted.client, tableName: table }),
+          persister: new PostgreSQLPersister({ ...storage, client: counted.client, tableName: table }),
           roundTrips: counted.calls,
           inspect: inspector({ query: (text, params) => raw.query(text, params) }, table),
           dispose: release,
@@ -226,12 +226,12 @@ export function pgliteTarget(open: () => Promise<PGliteLike>, name = 'postgres (
   return {
     name,
     ...POSTGRES_TRAITS,
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const database = await (db ??= open());
       const counted = countCalls(database, ['query']);
       const table = tableName ?? `t_${id}`;
       return {
-        persister: new PostgreSQLPersister({ client: counted.client, tableName: table }),
+        persister: new PostgreSQLPersister({ ...storage, client: counted.client, tableName: table }),
         roundTrips: counted.calls,
         inspect: inspector(database, table),
       };

@@ -9,7 +9,7 @@ import pg from 'pg';
 import ws from 'ws';
 import { afterAll, describe, inject, it } from 'vitest';
 import { PostgreSQLPersister, type PgQueryable } from '../../src/persisters/postgres.js';
-import { countCalls, runConformanceSuite, type ConformanceCase, type ConformanceTarget } from '../../src/testing/index.js';
+import { countCalls, inDeltaMode, runConformanceSuite, type ConformanceCase, type ConformanceTarget } from '../../src/testing/index.js';
 import { POOL_SESSION_ROUND_TRIPS, POSTGRES_TRAITS, countPoolCalls, neonHttpTarget, neonWebSocketTarget, pgliteTarget } from './postgres-targets.js';
 
 const harness = inject('harness');
@@ -37,19 +37,19 @@ function poolTarget(name: string, makePool: () => PgQueryable & { end(): Promise
     ...POSTGRES_TRAITS,
     sessionRoundTrips: POOL_SESSION_ROUND_TRIPS,
     reopens: true,
-    async create({ id, tableName }) {
+    async create({ id, tableName, storage }) {
       const pool = makePool();
       const counted = countPoolCalls(pool);
       const table = tableName ?? `t_${id}`;
       let persister: PostgreSQLPersister;
       try {
-        persister = new PostgreSQLPersister({ client: counted.client, tableName: table });
+        persister = new PostgreSQLPersister({ ...storage, client: counted.client, tableName: table });
       } catch (error) {
         await pool.end();
         throw error;
       }
       // A second instance on the same pool, as another process would build it.
-      const reopen = () => new PostgreSQLPersister({ client: pool, tableName: table });
+      const reopen = () => new PostgreSQLPersister({ ...storage, client: pool, tableName: table });
       return { persister, reopen, roundTrips: counted.calls, inspect: inspect(table), dispose: () => pool.end() };
     },
   };
@@ -74,4 +74,7 @@ const targets: ConformanceTarget[] = [
   pglite,
 ];
 
-for (const target of targets) runConformanceSuite(target, { describe, it });
+for (const target of targets) {
+  runConformanceSuite(target, { describe, it });
+  runConformanceSuite(inDeltaMode(target), { describe, it });
+}

@@ -112,14 +112,14 @@ export function upstashTarget(addresses: UpstashAddresses, options: Pick<RedisPe
     initializeRoundTrips: options.evalsha === false ? 1 : 2,
     injectsFaults: true,
     reopens: true,
-    async create({ id }) {
+    async create({ id, storage }) {
       const instrumented = instrumentFetch();
       const client = new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, instrumented.fetch));
       const namespace = `conf-${id}`;
-      const persister = new RedisPersister({ client, namespace, ...options });
+      const persister = new RedisPersister({ ...storage, client, namespace, ...options });
       return {
         persister,
-        reopen: () => new RedisPersister({ client: new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, fetch)), namespace, ...options }),
+        reopen: () => new RedisPersister({ ...storage, client: new Redis(upstashRequester(addresses.upstashUrl, addresses.upstashToken, fetch)), namespace, ...options }),
         roundTrips: instrumented.requests,
         failNext: instrumented.failNext,
         inspect: (partitionKey, appId) => inspectUpstash(addresses, namespace, partitionKey, appId),

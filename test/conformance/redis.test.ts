@@ -6,12 +6,13 @@
  */
 import { afterAll, beforeAll, describe, inject, it } from 'vitest';
 import { RedisPersister } from '../../src/persisters/redis/index.js';
-import { instrumentFetch, runConformanceSuite, type ConformanceTarget, type InstrumentedFetch } from '../../src/testing/index.js';
+import { inDeltaMode, instrumentFetch, runConformanceSuite, type ConformanceTarget, type InstrumentedFetch } from '../../src/testing/index.js';
 import { inspectUpstash, upstashTarget } from './redis-targets.js';
 
 const harness = inject('harness');
 
 runConformanceSuite(upstashTarget(harness), { describe, it });
+runConformanceSuite(inDeltaMode(upstashTarget(harness)), { describe, it });
 runConformanceSuite(upstashTarget(harness, { evalsha: false }), { describe, it });
 runConformanceSuite(upstashTarget(harness, { readOnlyEval: false }), { describe, it });
 
@@ -36,12 +37,12 @@ const fromValuesTarget: ConformanceTarget = {
   countsRoundTrips: true,
   initializeRoundTrips: 2,
   injectsFaults: true,
-  async create({ id }) {
+  async create({ id, storage }) {
     const instrumented = instrumentFetch(realFetch);
     current = instrumented;
     const namespace = `conf-fv-${id}`;
     // Client retries off: the suite checks what a lost request does, not the client's retry loop.
-    const persister = RedisPersister.fromValues({ url: harness.upstashUrl, token: harness.upstashToken, namespace, retry: false });
+    const persister = RedisPersister.fromValues({ ...storage, url: harness.upstashUrl, token: harness.upstashToken, namespace, retry: false });
     return {
       persister,
       roundTrips: instrumented.requests,
