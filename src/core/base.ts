@@ -35,6 +35,7 @@ import type {
   PruneOptions,
   PruneResult,
   SaveParams,
+  StateSaver,
 } from './types.js';
 import { normalizePartitionKey, validateAppId, validateLimit, validatePosition, validateSequenceId, validateStatus } from './validation.js';
 import { decodeAppsCursor, decodePartitionsCursor, encodeAppsCursor, encodePartitionsCursor, type PageMarker } from './cursor.js';
@@ -187,6 +188,19 @@ export interface BasePersisterOptions {
   storage?: 'full' | 'delta';
   /** Tuning of `storage: 'delta'`. */
   delta?: DeltaOptions;
+}
+
+/** Options of `materialize`. */
+export interface MaterializeOptions {
+  /** Copy the app's steps as Burr rows into this persister (full storage) instead of rewriting them in place. */
+  into?: StateSaver;
+}
+
+export interface MaterializeResult {
+  /** Steps the app has. */
+  steps: number;
+  /** Rows rewritten in place, or steps saved into `into` (identical ones already there count too). */
+  rewritten: number;
 }
 
 /** The listings a delta-mode prune walks to find, per app, which rows its kept steps need. */
@@ -759,6 +773,67 @@ export abstract class PersisterCore {
     return deleted;
   }
 
+  protected async runMaterialize(
+    partitionKey: string | null | undefined,
+    appId: string,
+    options: MaterializeOptions,
+    history: ((query: HistoryQuery) => Promise<StoredHistoryRow[]>) | undefined,
+    replace: ((partitionKey: string, appId: string, sequenceId: number, stateJson: string) => Promise<void>) | undefined,
+  ): Promise<MaterializeResult> {
+    const operation = 'materialize';
+    this.#assertOpen(operation);
+    const ctx = this.context(operation);
+    const key = normalizePartitionKey(partitionKey, ctx);
+    const app = validateAppId(appId, ctx);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options', 'must be an object', ctx);
+    const into = options.into;
+    if (into !== undefined) {
+      if (typeof into !== 'object' || into === null || typeof into.save !== 'function') throw new InvalidArgumentError('into', 'must be a persister (it saves the copied steps)', ctx);
+      if ((into as { storageMode?: unknown }).storageMode === 'delta') throw new InvalidArgumentError('into', "writes deltas: materialize copies Burr rows, so pass a persister with storage: 'full'", ctx);
+    }
+    if (!history || (into === undefined && !replace)) {
+      throw new NotSupportedError(
+        `${this.backendName} cannot ${history ? 'rewrite steps in place' : "list an app's steps"}; copy the app into another store with materialize(partitionKey, appId, { into })`,
+        ctx,
+      );
+    }
+    await this.#ensureReady(operation);
+    // Every row of the app, oldest first (an app's history is held in memory while it is rewritten).
+    const rows: StoredHistoryRow[] = [];
+    for (let before: number | undefined; ; ) {
+      const page = await this.#guard(operation, () => history({ partitionKey: key, appId: app, limit: PRUNE_PAGE, before, withState: true }));
+      rows.push(...page);
+      if (page.length < PRUNE_PAGE) break;
+      before = Number(page[page.length - 1]!.sequenceId);
+    }
+    rows.reverse();
+    const texts = new Map<number, string>();
+    for (const row of rows) if (!texts.has(Number(row.sequenceId))) texts.set(Number(row.sequenceId), row.stateJson!);
+    const lowest = rows.length ? Number(rows[0]!.sequenceId) : 0;
+    let rewritten = 0;
+    for (const row of rows) {
+      const seq = Number(row.sequenceId);
+      const stored = texts.get(seq)!;
+      const parsed = this.#parseState(stored, ctx);
+      let state = parsed;
+      if (isDeltaRow(parsed)) {
+        state = await this.#guard(operation, () => this.#resolveChain(key, app, seq, texts, lowest, history, ctx));
+        const whole = stringifyJson(state, ctx);
+        // Later steps now rebuild from this row, already whole: one delta each.
+        texts.set(seq, whole);
+        if (!into) {
+          await this.#guard(operation, () => replace!(key, app, seq, whole));
+          rewritten++;
+        }
+      }
+      if (into) {
+        await into.save({ partitionKey: key, appId: app, sequenceId: seq, position: row.position, status: row.status, state });
+        rewritten++;
+      }
+    }
+    return { steps: rows.length, rewritten };
+  }
+
   #unsupported(operation: PersisterOperation): NotSupportedError {
     return new NotSupportedError(
       `${this.backendName} does not implement ${operation}; nothing was sent (a custom persister adds it with the matching storage method — InMemoryPersister is the reference)`,
@@ -903,6 +978,19 @@ export abstract class BaseStatePersister extends PersisterCore {
   protected storageListPartitionKeys?(limit: number, after: string | undefined): Promise<string[]>;
   protected storageDeleteApp?(partitionKey: string, appId: string): Promise<void>;
   protected storagePrune?(query: PruneQuery): Promise<number>;
+  /** Replaces one step's state column in place (for `materialize`); a step that is gone is left gone. */
+  protected storageReplaceState?(partitionKey: string, appId: string, sequenceId: number, stateJson: string): Promise<void>;
+
+  /**
+   * Turns an app's delta rows back into Burr rows, so that Burr's Python persisters read every
+   * step: in place (each delta row is replaced by the whole state it stands for — one write per
+   * row, each atomic, so a reader never meets a half-rewritten app), or, with `into`, by copying
+   * every step as a Burr row into another persister (which must write full rows). Safe to run
+   * again: rows already whole are left alone, and a copy skips identical steps.
+   */
+  materialize(partitionKey: string | null | undefined, appId: string, options: MaterializeOptions = {}): Promise<MaterializeResult> {
+    return this.runMaterialize(partitionKey, appId, options, this.storageListHistory?.bind(this), this.storageReplaceState?.bind(this));
+  }
 
   /**
    * A page of an app's steps, newest first: sequence id, position, status, when saved, and with

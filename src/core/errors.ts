@@ -30,6 +30,7 @@ export type PersisterOperation =
   | 'listPartitionKeys'
   | 'prune'
   | 'initializeFrom'
+  | 'materialize'
   | 'close'
   | 'construct';
 

@@ -202,6 +202,15 @@ export class BurrTable {
     };
   }
 
+  /** Replaces one step's state column (materialize: a delta row becomes the Burr row it stands for). */
+  replaceState(partitionKey: string, appId: string, sequenceId: number, stateJson: string): SqlStatement {
+    const p = this.dialect.param;
+    return {
+      sql: `UPDATE ${this.#quoted} SET state = ${p(1)} WHERE partition_key = ${p(2)} AND app_id = ${p(3)} AND sequence_id = ${p(4)}`,
+      args: [stateJson, partitionKey, appId, sequenceId],
+    };
+  }
+
   /** Deletes every step of an app. */
   deleteApp(partitionKey: string, appId: string): SqlStatement {
     const p = this.dialect.param;

@@ -114,6 +114,11 @@ export class InMemoryPersister extends BaseStatePersister {
     }));
   }
 
+  protected override async storageReplaceState(partitionKey: string, appId: string, sequenceId: number, stateJson: string): Promise<void> {
+    const row = this.#rows.get(rowKey(partitionKey, appId, sequenceId));
+    if (row) row.stateJson = stateJson;
+  }
+
   /** Markers are the insertion counter: unique and increasing, so a snapshot is "counter ≤ S". */
   protected override async storageListApps(query: AppsQuery): Promise<StoredAppsPage> {
     const snapshot = typeof query.snapshot === 'number' ? query.snapshot : this.#counter - 1;

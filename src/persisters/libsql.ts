@@ -198,6 +198,11 @@ WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE partition_key = ? AND app_id = ? AND 
     await (await this.#db()).execute(this.#table.deleteApp(key, app));
   }
 
+  /** One UPDATE of the state column. */
+  protected override async storageReplaceState(partitionKey: string, appId: string, sequenceId: number, stateJson: string): Promise<void> {
+    await (await this.#db()).execute(this.#table.replaceState(partitionKey, appId, sequenceId, stateJson));
+  }
+
   /** One query: the page's rows by sequence id, newest first. */
   protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
     const result = await (await this.#db()).execute(this.#table.listHistory(query));

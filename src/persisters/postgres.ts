@@ -387,6 +387,11 @@ ORDER BY (position = $5 AND status = $6 AND state = $4::text::jsonb) DESC LIMIT 
     await this.#query(this.#table.deleteApp(key, app));
   }
 
+  /** One UPDATE of the state column. */
+  protected override async storageReplaceState(partitionKey: string, appId: string, sequenceId: number, stateJson: string): Promise<void> {
+    await this.#query(this.#table.replaceState(partitionKey, appId, sequenceId, stateJson));
+  }
+
   /** One query: the page's rows by sequence id, newest first. */
   protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
     return (await this.#query(this.#table.listHistory(query))).map(BurrTable.toHistoryRow);
