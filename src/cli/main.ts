@@ -8,7 +8,10 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { isPersisterError, redactSecrets } from '../core/errors.js';
 import { stringifyJson } from '../core/json.js';
-import type { PersistedStateData } from '../core/types.js';
+import type { PersistedStateData, StatePersister } from '../core/types.js';
+import type { MaterializeResult } from '../core/base.js';
+
+type MaterializeFn = (partitionKey: string, appId: string) => Promise<MaterializeResult>;
 import { copyStores, type CopyProgress } from './copy.js';
 import { addGatewayCommand } from './gateway.js';
 import { CliError, STORE_KINDS, openStore, positiveInt, type Store, type StoreOptions } from './stores.js';
@@ -199,6 +202,14 @@ Examples:
   $ burr-edge show file:burr-state.db my-app-id            # the latest step
   $ burr-edge show file:burr-state.db my-app-id --seq 0    # the first step
   $ burr-edge show upstash:#my-agent my-app-id --json      # the whole record as JSON`,
+  materialize: `
+Examples:
+  $ burr-edge materialize file:burr-state.db                  # every app of every partition
+  $ burr-edge materialize postgres://me:secret@host/db --app my-app-id
+  $ burr-edge copy file:delta.db file:burr.db                 # or copy: copy writes Burr rows (--storage full)
+
+Each delta row is replaced by the whole state it stands for, one row at a time (each write is
+atomic, and the state a step loads is the same before and after). Run again, it rewrites nothing.`,
   copy: `
 Examples:
   $ burr-edge copy file:burr-state.db libsql://my-db-me.turso.io --auth-token …
@@ -324,12 +335,13 @@ function program(io: CliIo, scrub: (text: string) => string): Command {
       .argument('<to>', 'the store to write (created if needed)')
       .option('--partition <key>', 'only this partition key')
       .option('--app <id>', 'only this app')
-      .option('--dry-run', 'read both sides and say what would be written; write nothing'),
+      .option('--dry-run', 'read both sides and say what would be written; write nothing')
+      .addOption(new Option('--storage <mode>', 'how the target stores steps: Burr rows, or delta rows (docs/delta.md)').choices(['full', 'delta']).default('full')),
   )
     .addHelpText('after', `${STORES_HELP}\n${EXAMPLES.copy}`)
-    .action(async (fromArg: string, toArg: string, flags: CommonFlags & { app?: string; dryRun?: boolean }) => {
+    .action(async (fromArg: string, toArg: string, flags: CommonFlags & { app?: string; dryRun?: boolean; storage?: 'full' | 'delta' }) => {
       const printer = new Printer(io, secretsOf(flags, io, [fromArg, toArg]));
-      const options = storeOptions(flags, io);
+      const options = { ...storeOptions(flags, io), storage: flags.storage };
       const from = await openStore(fromArg, options, 'source');
       try {
         const to = await openStore(toArg, options, 'target');
@@ -353,6 +365,41 @@ function program(io: CliIo, scrub: (text: string) => string): Command {
         }
       } finally {
         await from.close().catch(() => undefined);
+      }
+    });
+
+  addStoreOptions(
+    root
+      .command('materialize')
+      .description("rewrite delta rows (storage: 'delta') in place as the Burr rows they stand for, so Burr's Python reads every step")
+      .argument('<store>', 'the store to rewrite (libSQL or PostgreSQL; copy other stores with `copy`)')
+      .option('--partition <key>', 'only this partition key')
+      .option('--app <id>', 'only this app'),
+  )
+    .addHelpText('after', `${STORES_HELP}\n${EXAMPLES.materialize}`)
+    .action(async (argument: string, flags: CommonFlags & { app?: string }) => {
+      const printer = new Printer(io, secretsOf(flags, io, [argument]));
+      const store = await openStore(argument, storeOptions(flags, io), 'source');
+      try {
+        const persister = store.writer as (StatePersister & { materialize?: MaterializeFn }) | undefined;
+        if (!persister || typeof persister.materialize !== 'function') throw new CliError(`${store.kind} stores cannot be rewritten; copy them: burr-edge copy ${store.label.split(' ')[0]} <to>`);
+        const partitions = flags.partition !== undefined ? [flags.partition] : await store.partitions();
+        let apps = 0;
+        let steps = 0;
+        let rewritten = 0;
+        for (const partitionKey of partitions) {
+          const ids = flags.app !== undefined ? [flags.app] : await store.loader.listAppIds(partitionKey);
+          for (const appId of ids) {
+            const result = await persister.materialize(partitionKey, appId);
+            apps++;
+            steps += result.steps;
+            rewritten += result.rewritten;
+            printer.err(`partition ${JSON.stringify(partitionKey)} app ${JSON.stringify(appId)}: ${result.rewritten} of ${result.steps} steps rewritten`);
+          }
+        }
+        printer.out(`materialized ${apps} apps, ${steps} steps: ${rewritten} rewritten as Burr rows, ${steps - rewritten} were already`);
+      } finally {
+        await store.close().catch(() => undefined);
       }
     });
 

@@ -41,7 +41,14 @@ export interface StoreOptions {
   mongodbApiKey?: string;
   /** Which PostgreSQL driver: `neon` (HTTP), `pg`, or `auto` (Neon for *.neon.tech, else pg). */
   postgresDriver?: 'auto' | 'neon' | 'pg';
+  /** How a store opened as the target writes steps (`--storage`): Burr rows (`full`, the default) or `delta` rows. */
+  storage?: 'full' | 'delta';
   env: Readonly<Record<string, string | undefined>>;
+}
+
+/** The persister option for a store's writes: delta rows only when asked for, and only on the target. */
+function writeMode(options: StoreOptions, role: StoreRole): { storage?: 'delta' } {
+  return role === 'target' && options.storage === 'delta' ? { storage: 'delta' } : {};
 }
 
 /** What the commands need of a store, whatever its kind. */
@@ -155,7 +162,7 @@ const libsqlKind: StoreKind = {
     const { SQLitePersister, LOCAL_BUSY_TIMEOUT_MS } = await import('../persisters/libsql.js');
     // A local file other processes write too: wait for their lock instead of failing with SQLITE_BUSY.
     const client = driver.createClient({ url, ...(local ? { timeout: LOCAL_BUSY_TIMEOUT_MS } : {}), ...(authToken && !local ? { authToken } : {}) }) as unknown as LibsqlRawClient;
-    const persister = new SQLitePersister({ client: client as never, tableName, ownsClient: true });
+    const persister = new SQLitePersister({ client: client as never, tableName, ownsClient: true, ...writeMode(options, role) });
     const table = `"${persister.tableName}"`;
     return {
       kind: 'libsql',
@@ -186,7 +193,7 @@ const postgresKind: StoreKind = {
   name: 'postgres',
   forms: ['postgres://<user>:<password>@<host>/<db>[#table]'],
   matches: (argument) => /^postgres(ql)?:\/\//i.test(argument),
-  async open(argument, options) {
+  async open(argument, options, role) {
     const [connectionString, fragment] = splitFragment(argument);
     const tableName = fragment ?? options.table ?? 'burr_state';
     let host = '';
@@ -216,7 +223,7 @@ const postgresKind: StoreKind = {
       end = () => pool.end();
     }
     const { PostgreSQLPersister } = await import('../persisters/postgres.js');
-    const persister = new PostgreSQLPersister({ client: client as never, tableName });
+    const persister = new PostgreSQLPersister({ client: client as never, tableName, ...writeMode(options, role) });
     const table = `"${persister.tableName}"`;
     return {
       kind: 'postgres',
@@ -264,7 +271,7 @@ const upstashKind: StoreKind = {
     // Read from, a store also yields what Burr's Python wrote at its unescaped keys for ids with
     // `:` or `%`; written to, only burr-edge's escaped keys count — so a copy moves such apps there.
     const source = role === 'source';
-    const persister = new RedisPersister({ client: client as never, namespace, ...(source ? { burrKeys: 'read' as const } : {}) });
+    const persister = new RedisPersister({ client: client as never, namespace, ...(source ? { burrKeys: 'read' as const } : {}), ...writeMode(options, role) });
     const raw = client as unknown as UpstashRaw;
     const prefix = persister.keys.prefix;
     const special = (id: string) => /[:%]/.test(id);
@@ -391,14 +398,14 @@ const mongodbKind: StoreKind = {
   name: 'mongodb',
   forms: ['mongodb://…[#database.collection]', 'mongodb+srv://…[#database.collection]'],
   matches: (argument) => /^mongodb(\+srv)?:\/\//i.test(argument),
-  async open(argument) {
+  async open(argument, options, role) {
     const [uri, fragment] = splitFragment(argument);
     const { database, collection } = mongoNamespace(fragment);
     const { MongoClient } = await importDriver('mongodb', 'a MongoDB store', () => import('mongodb'));
     // A server that cannot be reached fails the command in 10 s, not the driver's 30 (unless the URI says otherwise).
     const client = new MongoClient(uri, /serverSelectionTimeoutMS=/i.test(uri) ? {} : { serverSelectionTimeoutMS: 10_000 });
     const { MongoDBPersister } = await import('../persisters/mongodb/node.js');
-    const persister = new MongoDBPersister({ client: client as never, dbName: database, collectionName: collection });
+    const persister = new MongoDBPersister({ client: client as never, dbName: database, collectionName: collection, ...writeMode(options, role) });
     const raw = client.db(database).collection(collection) as unknown as MongoRaw;
     return mongoStore('mongodb', `${printableUrl(uri)} (collection ${database}.${collection})`, persister, raw, () => client.close());
   },
@@ -408,14 +415,14 @@ const mongoGatewayKind: StoreKind = {
   name: 'mongodb-gateway',
   forms: ['mongodb-gateway:https://<gateway>[#database.collection]'],
   matches: (argument) => /^mongodb-gateway:/i.test(argument),
-  async open(argument, options) {
+  async open(argument, options, role) {
     const [url, fragment] = splitFragment(argument.slice('mongodb-gateway:'.length));
     const apiKey = options.mongodbApiKey ?? options.env.MONGODB_GATEWAY_API_KEY;
     if (!/^https?:\/\//.test(url)) throw new CliError('a MongoDB gateway store is mongodb-gateway:https://<gateway>[#database.collection]');
     if (!apiKey) throw new CliError('a MongoDB gateway store needs an API key: --mongodb-api-key or MONGODB_GATEWAY_API_KEY');
     const { database, collection } = mongoNamespace(fragment);
     const { MongoDBPersister, DataApiCollection } = await import('../persisters/mongodb/node.js');
-    const persister = MongoDBPersister.fromHttp({ url, apiKey, database, collection });
+    const persister = MongoDBPersister.fromHttp({ url, apiKey, database, collection, ...writeMode(options, role) });
     const raw = new DataApiCollection({ url, apiKey, database, collection }) as unknown as MongoRaw;
     return mongoStore('mongodb-gateway', `${printableUrl(url)} (MongoDB gateway, collection ${database}.${collection})`, persister, raw, async () => undefined);
   },

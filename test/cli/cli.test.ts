@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createClient } from '@libsql/client';
 import type { JsonValue } from '../../src/core/json.js';
 import type { PersistedStateData } from '../../src/core/types.js';
 import { openStore, type Store, type StoreOptions } from '../../src/cli/stores.js';
@@ -158,8 +159,8 @@ afterAll(() => {
 describe('burr-edge --help', () => {
   it('the program and every command explain themselves, with examples', () => {
     const top = expectOk(cli(['--help']));
-    for (const command of ['list', 'history', 'show', 'copy']) expect(top.stdout).toMatch(new RegExp(`^\\s+${command} \\[options\\]`, 'm'));
-    for (const command of ['list', 'history', 'show', 'copy']) {
+    for (const command of ['list', 'history', 'show', 'copy', 'materialize']) expect(top.stdout).toMatch(new RegExp(`^\\s+${command} \\[options\\]`, 'm'));
+    for (const command of ['list', 'history', 'show', 'copy', 'materialize']) {
       const help = expectOk(cli([command, '--help']));
       expect(help.stdout).toContain(`Usage: burr-edge ${command}`);
       expect(help.stdout).toContain('Examples:');
@@ -322,6 +323,51 @@ describe('copy between every pair of stores', () => {
       });
     }
   }
+});
+
+/** Rows of a SQLite file whose state is a delta row (storage: 'delta'). */
+async function deltaRowsOf(file: string): Promise<number> {
+  const client = createClient({ url: `file:${file}` });
+  try {
+    return Number((await client.execute(`SELECT count(*) AS n FROM burr_state WHERE state LIKE '%"__burr_edge_delta__"%'`)).rows[0]!.n);
+  } finally {
+    client.close();
+  }
+}
+
+describe("copy --storage delta, and materialize: delta rows back to Burr rows", () => {
+  for (const kind of KINDS) {
+    it(`a Burr file → ${kind} as delta rows, then back out as Burr rows: the same steps`, async () => {
+      const target = fresh(kind);
+      const run = expectOk(cli(['copy', `file:${burrDb}`, target.arg, ...target.flags, '--storage', 'delta']));
+      expect(copiedLine(run).written).toBe(copiedLine(run).steps);
+      await expectSameContent({ arg: `file:${burrDb}` }, target);
+      const back = fresh('file');
+      expectOk(cli(['copy', target.arg, back.arg, ...target.flags]));
+      await expectSameContent({ arg: `file:${burrDb}` }, back);
+      expect(await deltaRowsOf(back.arg.slice('file:'.length))).toBe(0);
+    });
+  }
+
+  it('materialize rewrites a delta file in place: no delta row is left, every step loads the same, and a second run rewrites nothing', async () => {
+    const target = fresh('file');
+    expectOk(cli(['copy', `file:${burrDb}`, target.arg, '--storage', 'delta']));
+    const file = target.arg.slice('file:'.length);
+    expect(await deltaRowsOf(file)).toBeGreaterThan(0);
+    const run = expectOk(cli(['materialize', target.arg]));
+    expect(run.stdout).toMatch(/^materialized \d+ apps, \d+ steps: [1-9]\d* rewritten as Burr rows/m);
+    expect(await deltaRowsOf(file)).toBe(0);
+    await expectSameContent({ arg: `file:${burrDb}` }, target);
+    expect(expectOk(cli(['materialize', target.arg])).stdout).toMatch(/: 0 rewritten as Burr rows/);
+  });
+
+  it('materialize of a store that cannot rewrite in place says to copy, exit 1', () => {
+    const target = fresh('upstash');
+    expectOk(cli(['copy', trackingArg, target.arg, '--storage', 'delta']));
+    const run = cli(['materialize', target.arg]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/cannot rewrite steps in place; copy/);
+  });
 });
 
 describe('copy: running again, conflicts, differences, dry runs', () => {
