@@ -98,6 +98,16 @@ export interface HistoryQuery {
   before: number | undefined;
   /** Return `stateJson` for every row. */
   withState: boolean;
+  /**
+   * A hint from delta-mode loads, which a backend may ignore (the extra rows are not used): rows
+   * below this sequence id are not wanted.
+   */
+  from?: number;
+  /**
+   * A hint from delta-mode latest loads, which a backend may ignore: rows below the start of the
+   * newest row's block of this size (`floor(newest / latestBlock) * latestBlock`) are not wanted.
+   */
+  latestBlock?: number;
 }
 
 /** A step as `storageListHistory` returns it. */
@@ -478,8 +488,12 @@ export abstract class PersisterCore {
       texts.set(Number(target.sequenceId), target.stateJson!);
       lowest = Number(target.sequenceId);
     } else {
-      const limit = sequenceId === undefined ? every : (sequenceId % every) + 1;
-      const rows = await listHistory({ partitionKey, appId, limit, before: sequenceId === undefined ? undefined : sequenceId + 1, withState: true });
+      // The block's rows: the hints let a backend leave out the rows of earlier blocks.
+      const query: HistoryQuery =
+        sequenceId === undefined
+          ? { partitionKey, appId, limit: every, before: undefined, withState: true, latestBlock: every }
+          : { partitionKey, appId, limit: (sequenceId % every) + 1, before: sequenceId + 1, withState: true, from: blockOf(sequenceId, every) * every };
+      const rows = await listHistory(query);
       target = rows[0];
       if (!target || (sequenceId !== undefined && Number(target.sequenceId) !== sequenceId)) return null;
       for (const row of rows) if (!texts.has(Number(row.sequenceId))) texts.set(Number(row.sequenceId), row.stateJson!);
@@ -504,7 +518,7 @@ export abstract class PersisterCore {
       const result = await rebuild(target, texts, ctx);
       if ('state' in result) return result.state;
       const missing = result.missing;
-      const rows = missing < lowest ? await listHistory({ partitionKey, appId, limit: (missing % every) + 1, before: missing + 1, withState: true }) : [];
+      const rows = missing < lowest ? await listHistory({ partitionKey, appId, limit: (missing % every) + 1, before: missing + 1, withState: true, from: blockOf(missing, every) * every }) : [];
       if (rows.length === 0 || Number(rows[0]!.sequenceId) !== missing) {
         throw new BackendError(`step ${missing}, which step ${target} is stored against, is missing (deleted or pruned outside burr-edge?)`, { ...ctx, retryable: false });
       }

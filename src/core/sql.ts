@@ -224,7 +224,15 @@ export class BurrTable {
     const bind = (value: SqlValue) => (args.push(value), d.param(args.length));
     const extra = query.withState ? `${d.stateAsText} AS state` : `${d.forkAsText} AS forked_from`;
     const before = query.before === undefined ? '' : ` AND sequence_id < ${bind(query.before)}`;
-    const where = `partition_key = ${bind(query.partitionKey)} AND app_id = ${bind(query.appId)}${before}`;
+    const [partition, app] = [bind(query.partitionKey), bind(query.appId)];
+    let from = query.from === undefined ? '' : ` AND sequence_id >= ${bind(query.from)}`;
+    if (query.latestBlock !== undefined && query.before === undefined) {
+      // Only the newest row's block (delta-mode latest loads): the subquery is the key's last index entry.
+      // Spliced, not bound: a validated integer (libSQL binds JS numbers as REAL, which would not divide as integers).
+      const size = Number.isSafeInteger(query.latestBlock) && query.latestBlock > 0 ? String(query.latestBlock) : '1';
+      from += ` AND sequence_id >= (SELECT (MAX(x.sequence_id) / ${size}) * ${size} FROM ${this.#quoted} AS x WHERE x.partition_key = ${partition} AND x.app_id = ${app})`;
+    }
+    const where = `partition_key = ${partition} AND app_id = ${app}${before}${from}`;
     return {
       sql: `SELECT sequence_id, position, status, ${d.createdAtAsText} AS created_at, ${extra} FROM ${this.#quoted} WHERE ${where} ORDER BY sequence_id DESC LIMIT ${bind(query.limit)}`,
       args,

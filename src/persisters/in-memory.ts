@@ -101,7 +101,7 @@ export class InMemoryPersister extends BaseStatePersister {
 
   protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
     const steps = [...this.#rows.values()]
-      .filter((row) => row.partitionKey === query.partitionKey && row.appId === query.appId && (query.before === undefined || row.sequenceId < query.before))
+      .filter((row) => row.partitionKey === query.partitionKey && row.appId === query.appId && (query.before === undefined || row.sequenceId < query.before) && (query.from === undefined || row.sequenceId >= query.from))
       .sort((a, b) => b.sequenceId - a.sequenceId)
       .slice(0, query.limit);
     return steps.map((row) => ({

@@ -87,6 +87,8 @@ export interface ConformanceCapabilities {
    * with `SERIALIZATION` before anything is sent (PostgreSQL's JSONB cannot hold them).
    */
   nulAndLoneSurrogates?: boolean;
+  /** A state's fields come back in the order they were saved. `false`: in the store's order (PostgreSQL's JSONB sorts keys). */
+  keyOrder?: boolean;
   /** The persister has `deleteApp`. `false`: the deleteApp case is not run. */
   deleteApp?: boolean;
   /**
@@ -576,6 +578,7 @@ const cases: ConformanceCase[] = [
     }),
   },
   ...sessionCases,
+  ...deltaCases,
 ];
 
 /**

@@ -18,7 +18,7 @@ export interface NeonHttpAddresses {
 }
 
 /** What JSONB cannot hold, as for Burr's Python persister: the suite checks these are refused or normalised. */
-export const POSTGRES_CAPABILITIES = { negativeZero: false, nulAndLoneSurrogates: false } as const;
+export const POSTGRES_CAPABILITIES = { negativeZero: false, nulAndLoneSurrogates: false, keyOrder: false } as const;
 
 /** What every PostgreSQL target offers the suite, whatever the driver. */
 export const POSTGRES_TRAITS = {

@@ -189,6 +189,18 @@ describe('delta storage on libSQL (a real SQLite)', () => {
     expect(jsonEqual(loaded!.state, states[8]!)).toBe(true);
     expect(jsonEqual((await reader.load('u', 'a'))!.state, states[11]!)).toBe(true);
     expect(jsonEqual((await reader.load('u', null))!.state, states[11]!)).toBe(true);
+
+    // A delta-mode latest load reads the newest step's block only (steps 10 and 11), a step load its block up to the step.
+    const returned: number[] = [];
+    const watched = new SQLitePersister({
+      client: { ...client, execute: async (statement: Parameters<typeof client.execute>[0]) => { const result = await client.execute(statement); returned.push(result.rows.length); return result; } } as typeof client,
+      storage: 'delta',
+      delta: { snapshotEvery: 5 },
+      assumeInitialized: true,
+    });
+    expect(jsonEqual((await watched.load('u', 'a'))!.state, states[11]!)).toBe(true);
+    expect(jsonEqual((await watched.load('u', 'a', 7))!.state, states[7]!)).toBe(true);
+    expect(returned).toEqual([2, 3]);
   });
 
   it('compressAbove: false writes no compressed row; a cold writer (a restart) starts with a snapshot', async () => {

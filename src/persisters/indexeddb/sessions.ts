@@ -27,11 +27,15 @@ export function keyRanges(): typeof IDBKeyRange {
 /** Up to `limit` steps of one app, highest sequence id first: one cursor over `by_app_sequence`, stopped at the page. */
 export async function listHistory(tx: IdbTransactionLike, stores: Stores, query: HistoryQuery): Promise<StoredHistoryRow[]> {
   const { partitionKey: pk, appId, before, limit } = query;
-  const range = keyRanges().bound([pk, appId, -Infinity], [pk, appId, before ?? Infinity], false, before !== undefined);
+  const range = keyRanges().bound([pk, appId, query.from ?? -Infinity], [pk, appId, before ?? Infinity], false, before !== undefined);
   const rows: StoredHistoryRow[] = [];
   let cursor = await tx.objectStore(stores.steps).index(BY_APP_SEQUENCE).openCursor(range, 'prev');
+  // A delta-mode latest load wants the newest step's block only: stop below its start.
+  let floor = -Infinity;
   while (cursor) {
     const record = cursor.value as StepRecord;
+    if (rows.length === 0 && query.latestBlock !== undefined && before === undefined) floor = Math.floor(record.sequence_id / query.latestBlock) * query.latestBlock;
+    if (record.sequence_id < floor) break;
     const row = toStoredRow(record);
     rows.push({
       sequenceId: row.sequenceId,

@@ -33,7 +33,7 @@ export interface BurrDocument {
 
 /** The filters the persister sends: equality on Burr's fields, a range on `sequence_id`, `$or` of those (prune). */
 export type BurrFilter = Partial<Pick<BurrDocument, 'partition_key' | 'app_id'>> & {
-  sequence_id?: number | { $lt: number };
+  sequence_id?: number | { $lt?: number; $gte?: number };
   created_at?: { $lt: string };
   $or?: BurrFilter[];
 };

@@ -338,7 +338,9 @@ export class MongoDBPersister extends BaseStatePersister {
 
   /** One `find`, newest first; the state only when asked for. */
   protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
-    const filter: BurrFilter = { partition_key: storedPartitionKey(query.partitionKey), app_id: query.appId, ...(query.before === undefined ? {} : { sequence_id: { $lt: query.before } }) };
+    // `latestBlock` is not expressible in one find: those loads read up to a block of rows (the extra ones unused).
+    const range = { ...(query.before === undefined ? {} : { $lt: query.before }), ...(query.from === undefined ? {} : { $gte: query.from }) };
+    const filter: BurrFilter = { partition_key: storedPartitionKey(query.partitionKey), app_id: query.appId, ...(Object.keys(range).length ? { sequence_id: range } : {}) };
     const projection: Record<string, 0 | 1> = { _id: 0, sequence_id: 1, position: 1, status: 1, created_at: 1, forked_from: 1, ...(query.withState ? { state: 1 } : {}) };
     const documents = await (await this.#db()).find(filter, { sort: { sequence_id: -1 }, limit: query.limit, projection }).toArray();
     return documents.map((found) => {

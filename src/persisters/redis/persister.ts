@@ -396,7 +396,7 @@ export class RedisPersister extends BaseStatePersister {
     const { partitionKey, appId, limit, before, withState } = query;
     const k = this.#keys;
     const prefix = k.record(partitionKey, appId, 0).slice(0, -1);
-    const reply = await this.#run(READ, true, [k.steps(partitionKey, appId), k.partition(partitionKey)], ['history', appId, prefix, String(limit), before === undefined ? '' : String(before), withState ? '1' : '0']);
+    const reply = await this.#run(READ, true, [k.steps(partitionKey, appId), k.partition(partitionKey)], ['history', appId, prefix, String(limit), before === undefined ? '' : String(before), withState ? '1' : '0', query.from === undefined ? '' : String(query.from), query.latestBlock === undefined ? '' : String(query.latestBlock)]);
     if (!Array.isArray(reply)) throw this.#unexpected(reply);
     return reply.map((row: unknown) => {
       if (!Array.isArray(row)) throw this.#unexpected(row);

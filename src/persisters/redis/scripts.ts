@@ -247,8 +247,9 @@ return {1}
  *   persister saved, highest sequence id first. Every app the kit saved is in both sets, so
  *   equal sizes mean there is no such app and the second pass is skipped.
  * - `history`: KEYS = {the app's steps index, Burr's sorted set}; ARGV = {op, app_id, the app's
- *   record key prefix, limit, before ('' none), with state ('1')}. Up to `limit` steps below
- *   `before`, highest sequence id first, as {sequence_id, position, status, created_at, fork,
+ *   record key prefix, limit, before ('' none), with state ('1'), from ('' none), latest block
+ *   size ('' none)}. Up to `limit` steps below `before` (and at or above `from`, or the start of
+ *   the newest step's block), highest sequence id first, as {sequence_id, position, status, created_at, fork,
  *   state}; ids whose hash is gone (expired, pruned) are skipped. An app without an index (only
  *   Burr's Python saved it) is read by probing the ids below its score, at most 100000 per page.
  * - `apps`: KEYS = {Burr's sorted set, recency sorted set}; ARGV = {op, partition prefix, limit,
@@ -335,9 +336,17 @@ if op == 'history' then
   end
   if redis.call('EXISTS', KEYS[1]) == 1 then
     local max = before == '' and '+inf' or '(' .. before
+    local min = (ARGV[7] or '') ~= '' and ARGV[7] or '-inf'
+    if (ARGV[8] or '') ~= '' and before == '' then
+      local top = redis.call('ZREVRANGEBYSCORE', KEYS[1], '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
+      if top[2] then
+        local k = tonumber(ARGV[8])
+        min = math.floor(tonumber(top[2]) / k) * k
+      end
+    end
     local off = 0
     while #out < limit do
-      local batch = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, '-inf', 'LIMIT', off, limit)
+      local batch = redis.call('ZREVRANGEBYSCORE', KEYS[1], max, min, 'LIMIT', off, limit)
       for _, s in ipairs(batch) do
         if #out < limit then add(s) end
       end

@@ -8,7 +8,7 @@
  * Plain Deno.test and node:assert — no `jsr:` imports, which need the network.
  */
 import { createClient } from '@libsql/client';
-import { conformanceCases } from '../../../src/testing/index.js';
+import { conformanceCases, inDeltaMode } from '../../../src/testing/index.js';
 import { fetchTargets, webSocketTargets } from '../../conformance/fetch-targets.js';
 import { libsqlLocalTarget } from '../../conformance/libsql-targets.js';
 import { mongoDriverTarget } from '../../conformance/mongodb-driver-targets.js';
@@ -43,7 +43,9 @@ deno.test({
 /** MongoDB over the official driver (Node compatibility), on every endpoint the harness has. */
 const mongoDriverTargets = harness.mongodb.map((endpoint) => mongoDriverTarget(endpoint.url, `${endpoint.server}, Deno`, endpoint.database));
 
-for (const target of [inMemoryTarget(), libsqlFileTarget, ...mongoDriverTargets, ...fetchTargets(harness), ...webSocketTargets(harness)]) {
+const targets = [inMemoryTarget(), libsqlFileTarget, ...mongoDriverTargets, ...fetchTargets(harness), ...webSocketTargets(harness)];
+// Every target also in delta mode (storage: 'delta').
+for (const target of [...targets, ...targets.map((t) => inDeltaMode(t))]) {
   for (const c of conformanceCases(target)) {
     deno.test({
       name: `conformance: ${target.name} > ${c.name}`,
