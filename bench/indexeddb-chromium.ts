@@ -22,7 +22,7 @@ export function indexedDbUnavailable(): string | undefined {
   return existsSync(executablePath) ? undefined : `no Chromium at ${executablePath} (apt-get install -y chromium, or set BURR_CHROMIUM)`;
 }
 
-export async function runIndexedDbInChromium(scale: Scale, runs: number, progress: (text: string) => void): Promise<SystemResult> {
+export async function runIndexedDbInChromium(scale: Scale, runs: number, progress: (text: string) => void, delta = false): Promise<SystemResult> {
   const bundle = await build({ entryPoints: [`${ROOT}bench/indexeddb-page.ts`], bundle: true, format: 'iife', platform: 'browser', target: 'es2022', write: false });
   const script = bundle.outputFiles[0]!.text;
   const server = createServer((req, res) => {
@@ -42,7 +42,7 @@ export async function runIndexedDbInChromium(scale: Scale, runs: number, progres
     });
     await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     await page.waitForFunction(() => 'runBench' in window);
-    return await page.evaluate(([s, r]) => window.runBench(s, r), [scale, runs] as const);
+    return await page.evaluate(([s, r, d]) => window.runBench(s, r, d), [scale, runs, delta] as const);
   } finally {
     await browser.close();
     await new Promise((resolve) => server.close(resolve));

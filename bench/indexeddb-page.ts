@@ -12,7 +12,7 @@ declare global {
   interface Window {
     benchProgress(text: string): Promise<void>;
     benchCpu(): Promise<number>;
-    runBench(scale: Scale, runs: number): Promise<SystemResult>;
+    runBench(scale: Scale, runs: number, delta: boolean): Promise<SystemResult>;
   }
 }
 
@@ -33,12 +33,13 @@ function deleteDatabase(name: string): Promise<void> {
   });
 }
 
-window.runBench = (scale, runs) =>
+window.runBench = (scale, runs, delta) =>
   measureSystem(
     {
-      name: 'burr-edge · IndexedDB (Chromium)',
+      name: delta ? 'burr-edge · IndexedDB (Chromium) · delta' : 'burr-edge · IndexedDB (Chromium)',
+      ...(delta ? { fullRow: 'burr-edge · IndexedDB (Chromium)' } : {}),
       library: 'burr-edge',
-      tags: ['indexeddb', 'chromium', 'browser', 'burr-edge'],
+      tags: ['indexeddb', 'chromium', 'browser', 'burr-edge', ...(delta ? ['delta'] : [])],
       durability: "Chromium's IndexedDB on disk (fresh profile), write transactions durability: 'strict' (the persister's default)",
       notes: [`${navigator.userAgent.match(/Chrom(e|ium)\/[\d.]+/)?.[0] ?? 'Chromium'}, headless, driven by playwright-core`, 'requests = IndexedDB transactions; CPU = the renderer main thread (CDP TaskDuration)'],
       storedMeasure: 'navigator.storage.estimate().usage (the origin, earlier runs’ databases deleted)',
@@ -48,7 +49,7 @@ window.runBench = (scale, runs) =>
         while (opened.length) await deleteDatabase(opened.pop()!);
         const dbName = `bench-${label}`;
         opened.push(dbName);
-        const persister = new IndexedDBPersister({ dbName });
+        const persister = new IndexedDBPersister({ dbName, ...(delta ? { storage: 'delta' as const } : {}) });
         await persister.initialize();
         return burrSession(persister, {
           requests: () => transactions,

@@ -90,6 +90,34 @@ export function ratioTable(list: Ratio[]): string[] {
   return lines;
 }
 
+/** Each delta row against its full-row twin: what delta storage changes, backend by backend. */
+export function deltaTable(results: SystemResult[]): string[] {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const lines = header(['delta row', 'bytes stored: full → delta', 'stored ÷', 'bytes sent/save: full → delta', 'sent ÷', 'saves/s ×', 'latest loads/s ×', 'step loads/s ×', 'requests/op save · latest · step']);
+  const m = (r: SystemResult | undefined, p: PhaseName) => r?.phases[p]?.opsPerSecond.median;
+  const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined || !b ? undefined : a / b);
+  const x = (v: number | undefined) => ratio(v, v === undefined ? undefined : 1);
+  for (const r of results) {
+    if (!r.fullRow || r.skipped || r.error) continue;
+    const full = byName.get(r.fullRow);
+    const sent = (s: SystemResult | undefined) => s?.phases.save?.bytesSentPerOp;
+    lines.push(
+      row([
+        r.name,
+        `${bytes(full?.storedBytes)} → ${bytes(r.storedBytes)}`,
+        x(div(full?.storedBytes, r.storedBytes)),
+        sent(r) === undefined ? 'in process' : `${bytes(sent(full))} → ${bytes(sent(r))}`,
+        x(div(sent(full), sent(r))),
+        x(div(m(r, 'save'), m(full, 'save'))),
+        x(div(m(r, 'latest'), m(full, 'latest'))),
+        x(div(m(r, 'step'), m(full, 'step'))),
+        (['save', 'latest', 'step'] as PhaseName[]).map((k) => perOp(r.phases[k]?.requestsPerOp)).join(' · '),
+      ]),
+    );
+  }
+  return lines;
+}
+
 export interface Target {
   what: string;
   goal: string;
@@ -107,6 +135,21 @@ export function targets(results: SystemResult[], list: Ratio[]): Target[] {
   check('PostgreSQL (pg) latest loads/s vs LangGraph PostgresSaver', '≥ 20×', pg?.latest, 20, (v) => ratio(v, 1));
   for (const r of results.filter((x) => x.name.startsWith('burr-edge · libSQL file:'))) {
     const mode = /\((.*)\)/.exec(r.name)?.[1] ?? '';
+    if (r.fullRow) {
+      // Delta storage's goals (issue 14), on embedded libSQL.
+      const full = results.find((x) => x.name === r.fullRow);
+      const stored = r.storedBytes;
+      out.push({ what: `delta rows: bytes stored for the whole workload (${mode})`, goal: '≤ 5 MB', measured: stored === undefined ? 'not measured' : bytes(stored), met: stored === undefined ? undefined : stored <= 5 * 1024 * 1024 });
+      const peers = results.filter((x) => x.library !== 'burr-edge' && x.library !== 'Mastra' && x.storedBytes !== undefined && !x.error && !x.skipped);
+      const least = peers.length ? Math.min(...peers.map((x) => x.storedBytes!)) : undefined;
+      const leastName = peers.find((x) => x.storedBytes === least)?.name;
+      const times = least === undefined || !stored ? undefined : least / stored;
+      out.push({ what: `delta rows: less stored than any history-keeping peer (${mode}; least: ${leastName ?? '–'})`, goal: '≥ 40×', measured: times === undefined ? 'not measured' : ratio(times, 1), met: times === undefined ? undefined : times >= 40 });
+      check(`delta rows: embedded libSQL saves/s (${mode})`, '≥ 5,000', r.phases.save?.opsPerSecond.median, 5000, rate);
+      const latest = full?.phases.latest?.opsPerSecond.median && r.phases.latest ? r.phases.latest.opsPerSecond.median / full.phases.latest.opsPerSecond.median : undefined;
+      out.push({ what: `delta rows: latest loads/s against full rows (${mode})`, goal: 'no slower (≥ 1×, within the noise)', measured: latest === undefined ? 'not measured' : ratio(latest, 1), met: latest === undefined ? undefined : latest >= 0.95 });
+      continue;
+    }
     check(`embedded libSQL saves/s (${mode}; all checks on)`, '≥ 2,000', r.phases.save?.opsPerSecond.median, 2000, rate);
     check(`embedded libSQL latest loads/s (${mode}; all checks on)`, '≥ 5,000', r.phases.latest?.opsPerSecond.median, 5000, rate);
     // The sessions issue's goal: a listApps page over a 4,000-app partition in under 5 ms (p50).

@@ -33,9 +33,9 @@ import pg from 'pg';
 import type { HarnessAddresses } from '../test/harness/addresses.js';
 import { ROOT, spawnTs } from './child.js';
 import { INDEXEDDB_ROW, indexedDbUnavailable, runIndexedDbInChromium } from './indexeddb-chromium.js';
-import { chartSpec, costTable, latencyTable, notesTable, ratioTable, ratios, renderSvg, targets, targetTable, throughputTable } from './report.js';
+import { chartSpec, costTable, deltaTable, latencyTable, notesTable, ratioTable, ratios, renderSvg, targets, targetTable, throughputTable } from './report.js';
 import { measureSystem, type System, type SystemInfo, type SystemResult } from './runner.js';
-import { burrEdgeSystems, langGraphSystems, type NodeSystemsContext } from './systems.js';
+import { DELTA_STORAGE, burrEdgeSystems, deltaRowName, langGraphSystems, type NodeSystemsContext } from './systems.js';
 import { FULL, QUICK, type Scale } from './workload.js';
 
 const { values } = parseArgs({
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     serverInfo = `PostgreSQL ${String((await admin.query('SHOW server_version')).rows[0]?.server_version)}`;
     await admin.end();
 
-    const local: System[] = [...burrEdgeSystems(ctx), ...(await langGraphSystems(ctx))];
+    const local: System[] = [...burrEdgeSystems(ctx), ...burrEdgeSystems(ctx, DELTA_STORAGE), ...(await langGraphSystems(ctx))];
     const byName = new Map(local.map((s) => [s.name, s]));
     const inProcess = (name: string): Planned => {
       const system = byName.get(name)!;
@@ -127,9 +127,10 @@ async function main(): Promise<void> {
     const mastraInfo: SystemInfo = { name: MASTRA_ROW, library: 'Mastra', tags: ['mastra', 'libsql', 'sqlite', 'peers'], durability: '', notes: [] };
     const idbInfo: SystemInfo = { name: INDEXEDDB_ROW, library: 'burr-edge', tags: ['indexeddb', 'chromium', 'browser', 'burr-edge'], durability: '', notes: [] };
     const idbMissing = indexedDbUnavailable();
+    const idbDeltaInfo: SystemInfo = { ...idbInfo, name: deltaRowName(INDEXEDDB_ROW), tags: [...idbInfo.tags, 'delta'], fullRow: INDEXEDDB_ROW };
 
-    // Grouped by engine, burr-edge first in each group, its peers after it.
-    const order = [
+    // Grouped by engine, burr-edge first in each group (each row followed by its delta twin), its peers after it.
+    const grouped = [
       'burr-edge · in-memory',
       'LangGraph · MemorySaver',
       'burr-edge · libSQL file: (WAL, synchronous=NORMAL)',
@@ -144,16 +145,18 @@ async function main(): Promise<void> {
       'LangGraph · PostgresSaver (pg Pool)',
       'burr-edge · Redis (Upstash REST, @upstash/redis)',
       'LangGraph · RedisSaver',
-      ...local.filter((s) => s.tags.includes('mongodb')).map((s) => s.name),
+      ...local.filter((s) => s.tags.includes('mongodb') && !s.tags.includes('delta')).map((s) => s.name),
       INDEXEDDB_ROW,
     ];
+    const order = grouped.flatMap((name) => (name.startsWith('burr-edge') ? [name, deltaRowName(name)] : [name]));
     const plan: Planned[] = [];
     for (const name of order) {
       if (name === MASTRA_ROW) plan.push({ info: mastraInfo, run: (say) => runMastra(dir, say) });
-      else if (name === INDEXEDDB_ROW) {
+      else if (name === INDEXEDDB_ROW || name === idbDeltaInfo.name) {
+        const info = name === INDEXEDDB_ROW ? idbInfo : idbDeltaInfo;
         plan.push({
-          info: idbInfo,
-          run: (say) => (idbMissing ? Promise.resolve({ ...idbInfo, durability: '–', skipped: idbMissing, phases: {}, seconds: 0 }) : runIndexedDbInChromium(SCALE, RUNS, say)),
+          info,
+          run: (say) => (idbMissing ? Promise.resolve({ ...info, durability: '–', skipped: idbMissing, phases: {}, seconds: 0 }) : runIndexedDbInChromium(SCALE, RUNS, say, info === idbDeltaInfo)),
         });
       } else if (byName.has(name)) plan.push(inProcess(name));
     }
@@ -200,6 +203,10 @@ async function main(): Promise<void> {
     '### What each operation costs: requests (counted exactly), bytes on the wire, storage, client CPU',
     '',
     ...costTable(results),
+    '',
+    "### Delta rows (`storage: 'delta'`) against full rows, backend by backend (stored ÷ and sent ÷ = full ÷ delta; throughput × = delta ÷ full)",
+    '',
+    ...deltaTable(results),
     '',
     '### burr-edge against its nearest peer (same storage engine), × = burr-edge ÷ peer (stored: peer ÷ burr-edge)',
     '',

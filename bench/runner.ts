@@ -37,6 +37,8 @@ export interface SystemInfo {
   tags: string[];
   /** Storage engine and settings that decide durability, as stated in the table. */
   durability: string;
+  /** A delta-mode row: the name of its twin writing full rows (the delta-vs-full table compares them). */
+  fullRow?: string;
   /** Burr-edge rows: the peer rows (by name, same engine) that the × figures compare against. */
   peers?: string[];
   /** Said next to the row. */

@@ -20,7 +20,7 @@ import ws from 'ws';
 import { InMemoryPersister } from '../src/index.js';
 import { SQLitePersister } from '../src/persisters/libsql.js';
 import { PostgreSQLPersister } from '../src/persisters/postgres.js';
-import { countCalls, type ConformanceSubject, type ConformanceTarget } from '../src/testing/index.js';
+import { countCalls, type ConformanceSubject, type ConformanceTarget, type StorageMode } from '../src/testing/index.js';
 import { libsqlRemoteTarget } from '../test/conformance/libsql-targets.js';
 import { mongoDriverTarget } from '../test/conformance/mongodb-driver-targets.js';
 import { mongoHttpTarget } from '../test/conformance/mongodb-targets.js';
@@ -37,7 +37,7 @@ import { loadSqlitePeer } from './sqlite-peer.js';
 function fromTarget(
   info: Omit<System, 'open' | 'cpu'>,
   target: ConformanceTarget,
-  options: { port?: number; stored?: (subject: ConformanceSubject, label: string) => Promise<number | undefined>; tableName?: boolean } = {},
+  options: { port?: number; stored?: (subject: ConformanceSubject, label: string) => Promise<number | undefined>; tableName?: boolean; storage?: StorageMode } = {},
 ): System {
   const sent = options.port === undefined ? undefined : bytesSentTo(options.port);
   return {
@@ -45,7 +45,7 @@ function fromTarget(
     cpu: processCpuMs,
     async open(label) {
       const id = `${label}_${Date.now().toString(36)}`;
-      const subject = await target.create({ id, ...(options.tableName === false ? {} : { tableName: `burr_${id}` }) });
+      const subject = await target.create({ id, ...(options.tableName === false ? {} : { tableName: `burr_${id}` }), ...(options.storage ? { storage: options.storage } : {}) });
       await subject.persister.initialize();
       // Every burr-edge backend is a SessionPersister; the conformance subject's type only promises Burr's methods.
       return burrSession(subject.persister as typeof subject.persister & SessionPersister, {
@@ -80,7 +80,29 @@ async function sqliteSettings(execute: (sql: string) => Promise<Record<string, u
   return `journal_mode=${journal}, synchronous=${sync}`;
 }
 
-export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
+/** The name of a burr-edge row's delta-mode twin. */
+export const deltaRowName = (name: string): string => `${name} · delta`;
+
+/** The delta rows' settings: the defaults (a snapshot every 20 steps, deflate from 4 KB). */
+export const DELTA_STORAGE: StorageMode = { storage: 'delta' };
+
+/**
+ * burr-edge on every backend and transport; with `storage`, the same rows writing delta rows
+ * (named by {@link deltaRowName}, each pointing at its full-row twin).
+ */
+export function burrEdgeSystems(ctx: NodeSystemsContext, storage?: StorageMode): System[] {
+  const systems = burrEdgeRows(ctx, storage);
+  if (!storage) return systems;
+  return systems.map((system) => ({
+    ...system,
+    name: deltaRowName(system.name),
+    tags: [...system.tags, 'delta'],
+    fullRow: system.name,
+    notes: [`storage: 'delta' (docs/delta.md): a snapshot every 20 steps, deltas between`, ...system.notes],
+  }));
+}
+
+function burrEdgeRows(ctx: NodeSystemsContext, storage: StorageMode | undefined): System[] {
   const { harness, dir } = ctx;
   const admin = new pg.Pool({ connectionString: harness.postgresUrl, max: 2 });
   admin.on('error', () => {});
@@ -111,7 +133,7 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
         await driver.execute('PRAGMA synchronous=NORMAL');
       }
       const counted = countCalls(driver, ['execute', 'batch']);
-      const persister = new SQLitePersister({ client: counted.client });
+      const persister = new SQLitePersister({ client: counted.client, ...storage });
       await persister.initialize();
       const one = async (sql: string) => (await driver.execute(sql)).rows[0] as unknown as Record<string, unknown>;
       return burrSession(persister, {
@@ -168,7 +190,7 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
       notes: [],
       cpu: processCpuMs,
       async open() {
-        const persister = new InMemoryPersister();
+        const persister = new InMemoryPersister({ ...storage });
         await persister.initialize();
         return burrSession(persister, {});
       },
@@ -187,6 +209,7 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
       },
       libsqlRemoteTarget(harness),
       {
+        storage,
         port: portOf(harness.hranaUrl),
         async stored(subject) {
           const table = (subject.persister as SQLitePersister).tableName;
@@ -204,22 +227,22 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
       { name: 'burr-edge · PostgreSQL (pg Pool, TCP)', library: 'burr-edge', tags: ['postgres', 'pg', 'burr-edge'], durability: pgDurability, peers: ['LangGraph · PostgresSaver (pg Pool)'], notes: [], storedMeasure: pgMeasure },
       {
         name: 'pg',
-        async create({ tableName }) {
+        async create({ tableName, storage: mode }) {
           const counted = countedPool(harness.postgresUrl);
-          return { persister: new PostgreSQLPersister({ client: counted.pool, tableName }), roundTrips: counted.queries, dispose: () => counted.end() };
+          return { persister: new PostgreSQLPersister({ client: counted.pool, tableName, ...mode }), roundTrips: counted.queries, dispose: () => counted.end() };
         },
       },
-      { port: portOf(harness.postgresUrl), stored: pgTableBytes },
+      { storage, port: portOf(harness.postgresUrl), stored: pgTableBytes },
     ),
     fromTarget(
       { name: 'burr-edge · PostgreSQL (Neon HTTP, neon())', library: 'burr-edge', tags: ['postgres', 'neon', 'http', 'burr-edge'], durability: pgDurability, peers: ['LangGraph · PostgresSaver (pg Pool)'], notes: ["through the harness's SQL-over-HTTP front; peer speaks TCP"], storedMeasure: pgMeasure },
       neonHttpTarget(harness),
-      { port: portOf(harness.neonSqlEndpoint), stored: pgTableBytes },
+      { storage, port: portOf(harness.neonSqlEndpoint), stored: pgTableBytes },
     ),
     fromTarget(
       { name: 'burr-edge · PostgreSQL (Neon WebSocket Pool)', library: 'burr-edge', tags: ['postgres', 'neon', 'websocket', 'ws', 'burr-edge'], durability: pgDurability, peers: ['LangGraph · PostgresSaver (pg Pool)'], notes: ["through the harness's ws→TCP proxy; peer speaks TCP"], storedMeasure: pgMeasure },
       neonWebSocketTarget(harness, ws),
-      { port: harness.neonWsProxyPort, stored: pgTableBytes },
+      { storage, port: harness.neonWsProxyPort, stored: pgTableBytes },
     ),
     fromTarget(
       {
@@ -233,6 +256,7 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
       },
       pgliteForBytes,
       {
+        storage,
         async stored(subject) {
           const table = (subject.persister as PostgreSQLPersister).tableName;
           const result = await pgliteDb!.query<{ v: number }>('SELECT pg_total_relation_size(to_regclass($1))::int8 AS v', [`"${table}"`]);
@@ -251,12 +275,12 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
         storedMeasure: 'sum of MEMORY USAGE over the namespace’s keys',
       },
       upstashTarget(harness),
-      { port: portOf(harness.upstashUrl), tableName: false, stored: (_s, id) => redisBytes(`conf-${id}`) },
+      { storage, port: portOf(harness.upstashUrl), tableName: false, stored: (_s, id) => redisBytes(`conf-${id}`) },
     ),
     fromTarget(
       { name: `burr-edge · MongoDB (official driver; ${mongo.server})`, library: 'burr-edge', tags: ['mongodb', 'driver', 'burr-edge'], durability: mongoDurability, peers: [`LangGraph · MongoDBSaver (${mongo.server})`], notes: ['not MongoDB: the harness’s wire-protocol test server'], storedMeasure: bsonMeasure },
       driverTarget,
-      { port: portOf(mongo.url), tableName: false, stored: (_s, id) => bsonBytes(mongo.database, [`conf_driver_${id}`]) },
+      { storage, port: portOf(mongo.url), tableName: false, stored: (_s, id) => bsonBytes(mongo.database, [`conf_driver_${id}`]) },
     ),
     fromTarget(
       {
@@ -269,7 +293,7 @@ export function burrEdgeSystems(ctx: NodeSystemsContext): System[] {
         storedMeasure: bsonMeasure,
       },
       mongoHttpTarget({ url: mongo.gatewayUrl, apiKey: mongo.gatewayKey, database: mongo.database, server: mongo.server }),
-      { port: portOf(mongo.gatewayUrl), tableName: false, stored: (_s, id) => bsonBytes(mongo.database, [`conf_http_${id}`]) },
+      { storage, port: portOf(mongo.gatewayUrl), tableName: false, stored: (_s, id) => bsonBytes(mongo.database, [`conf_http_${id}`]) },
     ),
   ];
 }

@@ -52,7 +52,10 @@ export {
   type StoredAppRow,
   type StoredAppsPage,
   type PruneQuery,
+  type MaterializeOptions,
+  type MaterializeResult,
 } from './core/base.js';
+export { DELTA_KEY, DELTA_FORMAT_VERSION, type DeltaOptions, type Inflate } from './core/delta.js';
 export type {
   PersistedStateData,
   PersistedStatus,

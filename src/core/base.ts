@@ -56,6 +56,7 @@ import {
   serializeFields,
   type DeltaOptions,
   type FieldTexts,
+  type Inflate,
   type ResolvedDeltaOptions,
 } from './delta.js';
 
@@ -198,6 +199,13 @@ export interface BasePersisterOptions {
   storage?: 'full' | 'delta';
   /** Tuning of `storage: 'delta'`. */
   delta?: DeltaOptions;
+  /**
+   * Reads rows stored compressed (delta mode's large snapshots) where the runtime has no
+   * `DecompressionStream` — Vercel's Edge Runtime. fflate's `unzlibSync` fits:
+   * `import { unzlibSync } from 'fflate'; … { inflate: unzlibSync }`. Unused where the platform
+   * decompresses. Without either, such a row is a `NOT_SUPPORTED` error saying so.
+   */
+  inflate?: Inflate;
 }
 
 /** Options of `materialize`. */
@@ -249,9 +257,12 @@ export abstract class PersisterCore {
   #closed = false;
   /** `storage: 'delta'`: the writer's settings and its memory of each app's last saved step. */
   readonly #delta: { options: ResolvedDeltaOptions; memory: StepMemory } | undefined;
+  readonly #inflate: Inflate | undefined;
 
   constructor(options: BasePersisterOptions = {}) {
     this.#initialized = options.assumeInitialized === true;
+    if (options.inflate !== undefined && typeof options.inflate !== 'function') throw new InvalidArgumentError('inflate', 'must be a function (compressed bytes → bytes)', { operation: 'construct' });
+    this.#inflate = options.inflate;
     const storage = options.storage ?? 'full';
     if (storage !== 'full' && storage !== 'delta') {
       throw new InvalidArgumentError('storage', `must be 'full' or 'delta', got ${JSON.stringify(String(storage))}`, { operation: 'construct' });
@@ -515,7 +526,7 @@ export abstract class PersisterCore {
   ): Promise<JsonObject> {
     const every = this.#delta?.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
     for (;;) {
-      const result = await rebuild(target, texts, ctx);
+      const result = await rebuild(target, texts, ctx, this.#inflate);
       if ('state' in result) return result.state;
       const missing = result.missing;
       const rows = missing < lowest ? await listHistory({ partitionKey, appId, limit: (missing % every) + 1, before: missing + 1, withState: true, from: blockOf(missing, every) * every }) : [];

@@ -258,13 +258,23 @@ export async function compressText(text: string): Promise<string | undefined> {
   return packed.length <= raw.length * 0.75 ? packed : undefined;
 }
 
-async function decompressText(data: string, context: ErrorContext): Promise<string> {
-  if (!canCompress()) {
-    throw new NotSupportedError('this step was stored compressed and this runtime has no DecompressionStream to read it', context);
-  }
+/**
+ * Decompresses zlib data (what `CompressionStream('deflate')` writes), for a runtime without
+ * `DecompressionStream` — Vercel's Edge Runtime lists no Compression Streams. fflate's
+ * `unzlibSync` is one: `{ inflate: unzlibSync }`.
+ */
+export type Inflate = (compressed: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+async function decompressText(data: string, context: ErrorContext, inflate: Inflate | undefined): Promise<string> {
+  let inflated: Uint8Array;
   try {
-    return decoder.decode(await pipeBytes(fromBase64(data), new DecompressionStream(COMPRESSION)));
+    const bytes = fromBase64(data);
+    if (typeof DecompressionStream === 'function') inflated = await pipeBytes(bytes, new DecompressionStream(COMPRESSION));
+    else if (inflate) inflated = await inflate(bytes);
+    else throw new NotSupportedError("this step is stored compressed and this runtime has no DecompressionStream: pass an inflater, e.g. `inflate: unzlibSync` from fflate, in the persister's options", context);
+    return decoder.decode(inflated);
   } catch (error) {
+    if (error instanceof NotSupportedError) throw error;
     throw new BackendError(`a compressed step could not be decompressed (${(error as Error).message})`, { ...context, cause: error, retryable: false });
   }
 }
@@ -318,7 +328,7 @@ export function deltaPrev(stateJson: string, context: ErrorContext): number | un
 }
 
 /** Decodes a row's parsed state column. */
-export async function decodeRow(state: JsonObject, context: ErrorContext): Promise<DecodedRow> {
+export async function decodeRow(state: JsonObject, context: ErrorContext, inflate?: Inflate): Promise<DecodedRow> {
   if (!isDeltaRow(state)) return { kind: 'snapshot', state };
   const header = state[DELTA_KEY];
   if (!isObject(header)) throw corrupt(`${DELTA_KEY} is not an object`, context);
@@ -328,7 +338,7 @@ export async function decodeRow(state: JsonObject, context: ErrorContext): Promi
   let body: JsonObject = header;
   if (header.z !== undefined) {
     if (header.z !== COMPRESSION || typeof header.data !== 'string') throw corrupt(`unknown compression ${JSON.stringify(String(header.z))}`, context);
-    const inner = parseJson(await decompressText(header.data, context), context);
+    const inner = parseJson(await decompressText(header.data, context, inflate), context);
     if (!isObject(inner)) throw corrupt('the compressed body is not an object', context);
     if (header.prev === undefined) return { kind: 'snapshot', state: inner };
     body = inner;
@@ -377,7 +387,7 @@ export function applyDelta(base: JsonObject, delta: Extract<DecodedRow, { kind: 
  * extra rows are ignored, and only the chain's rows are parsed). Returns `{ missing }` when a
  * row the chain needs is not among them, so the caller can fetch the rows below and try again.
  */
-export async function rebuild(target: number, rows: ReadonlyMap<number, string>, context: ErrorContext): Promise<{ state: JsonObject } | { missing: number }> {
+export async function rebuild(target: number, rows: ReadonlyMap<number, string>, context: ErrorContext, inflate?: Inflate): Promise<{ state: JsonObject } | { missing: number }> {
   const deltas: Extract<DecodedRow, { kind: 'delta' }>[] = [];
   let seq = target;
   for (;;) {
@@ -385,7 +395,7 @@ export async function rebuild(target: number, rows: ReadonlyMap<number, string>,
     if (text === undefined) return { missing: seq };
     const parsed = parseJson(text, context);
     if (!isObject(parsed)) throw new BackendError('stored state is not a JSON object', { ...context, retryable: false });
-    const decoded = await decodeRow(parsed, context);
+    const decoded = await decodeRow(parsed, context, inflate);
     if (decoded.kind === 'snapshot') {
       let state = decoded.state;
       for (let i = deltas.length - 1; i >= 0; i--) state = applyDelta(state, deltas[i]!, context);

@@ -144,6 +144,43 @@ describe('strict edge bundles (esbuild → EdgeVM)', () => {
         expect(vm.evaluate<number>('Object.keys(__subject).length')).toBeGreaterThan(0);
       });
 
+      if (entry.subpath === './libsql') {
+        it('reads delta rows Node compressed, where there is no DecompressionStream, with `inflate: unzlibSync` (fflate, bundled as an app would)', async () => {
+          const table = `edge_vm_delta_${Date.now().toString(36)}`;
+          const { SQLitePersister } = await import('../../src/persisters/libsql.js');
+          const writer = SQLitePersister.fromValues({ url: harness.hranaUrl, authToken: harness.hranaToken, tableName: table, storage: 'delta', delta: { compressAbove: 64 } });
+          await writer.initialize();
+          const states = [0, 1, 2].map((i) => ({ messages: Array.from({ length: i + 3 }, (_, m) => `message ${m}: ${'lorem ipsum '.repeat(6)}`), big: 9007199254740993n + BigInt(i) }));
+          for (const [seq, state] of states.entries()) await writer.save({ partitionKey: 'p', appId: 'a', sequenceId: seq, position: 'step', state, status: 'completed' });
+          await writer.close();
+          const { createClient } = await import('@libsql/client/web');
+          const raw = createClient({ url: harness.hranaUrl, authToken: harness.hranaToken });
+          const compressed = await raw.execute(`SELECT count(*) AS n FROM "${table}" WHERE state LIKE '%"z":"deflate"%'`);
+          raw.close();
+          expect(Number(compressed.rows[0]!.n), 'rows stored compressed').toBeGreaterThan(0);
+          const { code } = await build();
+          const vm = strictVm();
+          expect(vm.evaluate('typeof DecompressionStream')).toBe('undefined');
+          vm.evaluate(code);
+          const fflate = await esbuild.build({ stdin: { contents: "export { unzlibSync } from 'fflate';", resolveDir: size.root }, bundle: true, format: 'iife', globalName: '__fflate', platform: 'browser', write: false, logLevel: 'silent' });
+          vm.evaluate(fflate.outputFiles[0]!.text);
+          const without = await vm.evaluate<Promise<string>>(`(async () => {
+            const reader = __subject.SQLitePersister.fromValues({ url: ${JSON.stringify(harness.hranaUrl)}, authToken: ${JSON.stringify(harness.hranaToken)}, tableName: ${JSON.stringify(table)} });
+            try { await reader.load('p', 'a', 0); return 'loaded'; } catch (error) { return error.code; } finally { await reader.close(); }
+          })()`);
+          expect(without).toBe('NOT_SUPPORTED');
+          const result = await vm.evaluate<Promise<string>>(`(async () => {
+            const { SQLitePersister } = __subject;
+            const reader = SQLitePersister.fromValues({ url: ${JSON.stringify(harness.hranaUrl)}, authToken: ${JSON.stringify(harness.hranaToken)}, tableName: ${JSON.stringify(table)}, inflate: __fflate.unzlibSync });
+            const out = [];
+            for (const seq of [0, 1, 2]) out.push((await reader.load('p', 'a', seq)).state);
+            await reader.close();
+            return __subject.stringifyJson ? __subject.stringifyJson(out) : JSON.stringify(out, (k, v) => typeof v === 'bigint' ? v.toString() : v);
+          })()`);
+          expect(result).toBe(JSON.stringify(states, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+        });
+      }
+
       const scenario = SCENARIOS[entry.subpath];
       if (scenario) {
         it('saves, loads and lists from inside the strict VM', async () => {

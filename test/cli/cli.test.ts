@@ -307,10 +307,19 @@ describe('copy: Burr’s SQLite file and Burr’s tracking directory into every 
   }
 });
 
-describe('copy between every pair of stores', () => {
+/**
+ * Node 20 copies between every pair of store kinds. The re-runs under Node 22, Node 24 and Bun
+ * (BURR_EXPECT_RUNTIME) copy around a ring instead — each kind read once and written once — since
+ * which pair is copied does not depend on the runtime, and 30 processes per runtime would double
+ * the suite's time.
+ */
+const otherRuntime = process.env.BURR_EXPECT_RUNTIME !== undefined;
+const copied = (from: Kind, to: Kind) => (otherRuntime ? KINDS[(KINDS.indexOf(from) + 1) % KINDS.length] === to : from !== to);
+
+describe(otherRuntime ? 'copy around a ring of every store kind' : 'copy between every pair of stores', () => {
   for (const from of KINDS) {
     for (const to of KINDS) {
-      if (from === to) continue;
+      if (!copied(from, to)) continue;
       it(`${from} → ${to}`, async () => {
         const source = seeds.get(from);
         expect(source, `the ${from} seed (copied from Burr's SQLite file above)`).toBeDefined();
@@ -336,7 +345,8 @@ async function deltaRowsOf(file: string): Promise<number> {
 }
 
 describe("copy --storage delta, and materialize: delta rows back to Burr rows", () => {
-  for (const kind of KINDS) {
+  // Every kind on Node 20; on the re-run runtimes one SQL store and one key-value store (the delta code is the core's, the same for all).
+  for (const kind of otherRuntime ? (['file', 'upstash'] as const) : KINDS) {
     it(`a Burr file → ${kind} as delta rows, then back out as Burr rows: the same steps`, async () => {
       const target = fresh(kind);
       const run = expectOk(cli(['copy', `file:${burrDb}`, target.arg, ...target.flags, '--storage', 'delta']));

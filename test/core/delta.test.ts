@@ -8,10 +8,11 @@ import { createClient } from '@libsql/client';
 import { describe, expect, it } from 'vitest';
 import { InMemoryPersister } from '../../src/index.js';
 import { SQLitePersister } from '../../src/persisters/libsql.js';
-import { DELTA_KEY, StepMemory, applyDelta, decodeRow, diffFields, joinFields, serializeFields, type FieldTexts } from '../../src/core/delta.js';
+import { DELTA_KEY, StepMemory, applyDelta, decodeRow, diffFields, encodeRow, joinFields, serializeFields, type FieldTexts } from '../../src/core/delta.js';
 import { parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/core/json.js';
 import { jsonEqual } from '../../src/core/compare.js';
 import { countCalls } from '../../src/testing/index.js';
+import { unzlibSync } from 'fflate';
 
 function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -128,6 +129,34 @@ describe('delta encoding (pure)', () => {
     expect(memory.get('big')).toBeDefined();
     memory.remember('huge', step(1, 5000)); // larger than the whole budget: not kept
     expect(memory.get('huge')).toBeUndefined();
+  });
+});
+
+describe('compression', () => {
+  it('what CompressionStream deflates, an `inflate` option (fflate) reads where DecompressionStream is missing; without one it is NOT_SUPPORTED', async () => {
+    const state: JsonObject = { messages: Array.from({ length: 40 }, (_, i) => `message ${i} ${'lorem ipsum '.repeat(10)}`), big: 9007199254740993n };
+    const text = await encodeRow({ kind: 'snapshot', text: stringifyJson(state) }, 100, undefined);
+    expect(text).toContain('"z":"deflate"');
+    const row = parseJson(text) as JsonObject;
+    const saved = globalThis.DecompressionStream;
+    try {
+      // @ts-expect-error: hiding the platform's inflater, as in Vercel's Edge Runtime
+      delete globalThis.DecompressionStream;
+      expect(typeof DecompressionStream).toBe('undefined');
+      await expect(decodeRow(row, ctx)).rejects.toMatchObject({ code: 'NOT_SUPPORTED', message: expect.stringContaining('inflate: unzlibSync') });
+      const decoded = await decodeRow(row, ctx, unzlibSync);
+      expect(decoded.kind === 'snapshot' && jsonEqual(decoded.state, state)).toBe(true);
+    } finally {
+      globalThis.DecompressionStream = saved;
+    }
+  });
+
+  it('compression is kept only when it saves a quarter: incompressible bodies stay plain', async () => {
+    let noise = '';
+    const next = random(5);
+    for (let i = 0; i < 3000; i++) noise += String.fromCharCode(33 + Math.floor(next() * 90));
+    const text = await encodeRow({ kind: 'snapshot', text: JSON.stringify({ noise }) }, 100, undefined);
+    expect(text).toBe(JSON.stringify({ noise }));
   });
 });
 
