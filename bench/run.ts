@@ -118,7 +118,9 @@ async function main(): Promise<void> {
     serverInfo = `PostgreSQL ${String((await admin.query('SHOW server_version')).rows[0]?.server_version)}`;
     await admin.end();
 
-    const local: System[] = [...burrEdgeSystems(ctx), ...burrEdgeSystems(ctx, DELTA_STORAGE), ...(await langGraphSystems(ctx))];
+    // The trade-off of compression, on the engine where decoding shows most: embedded libSQL without it.
+    const uncompressed = burrEdgeSystems(ctx, { storage: 'delta', delta: { compressAbove: false } }, ', no compression').filter((s) => s.name.startsWith('burr-edge · libSQL file: (WAL'));
+    const local: System[] = [...burrEdgeSystems(ctx), ...burrEdgeSystems(ctx, DELTA_STORAGE), ...uncompressed, ...(await langGraphSystems(ctx))];
     const byName = new Map(local.map((s) => [s.name, s]));
     const inProcess = (name: string): Planned => {
       const system = byName.get(name)!;
@@ -148,7 +150,7 @@ async function main(): Promise<void> {
       ...local.filter((s) => s.tags.includes('mongodb') && !s.tags.includes('delta')).map((s) => s.name),
       INDEXEDDB_ROW,
     ];
-    const order = grouped.flatMap((name) => (name.startsWith('burr-edge') ? [name, deltaRowName(name)] : [name]));
+    const order = grouped.flatMap((name) => (name.startsWith('burr-edge') ? [name, deltaRowName(name), ...uncompressed.filter((s) => s.fullRow === name).map((s) => s.name)] : [name]));
     const plan: Planned[] = [];
     for (const name of order) {
       if (name === MASTRA_ROW) plan.push({ info: mastraInfo, run: (say) => runMastra(dir, say) });

@@ -201,8 +201,8 @@ function combine(runs: PhaseRun[]): PhaseResult {
 
 /** Measures one system: warm-up, `runs` measured runs, the wide partition. */
 export async function measureSystem(system: System, options: RunOptions): Promise<SystemResult> {
-  const { name, library, tags, durability, peers, notes, storedMeasure, skipped } = system;
-  const info: SystemInfo = { name, library, tags, durability, peers, notes, storedMeasure, skipped };
+  const { name, library, tags, durability, peers, notes, storedMeasure, skipped, fullRow } = system;
+  const info: SystemInfo = { name, library, tags, durability, peers, notes, storedMeasure, skipped, ...(fullRow ? { fullRow } : {}) };
   const started = performance.now();
   const say = (text: string) => options.progress?.(text);
   const cpu = system.cpu?.bind(system);

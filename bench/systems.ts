@@ -83,22 +83,22 @@ async function sqliteSettings(execute: (sql: string) => Promise<Record<string, u
 /** The name of a burr-edge row's delta-mode twin. */
 export const deltaRowName = (name: string): string => `${name} · delta`;
 
-/** The delta rows' settings: the defaults (a snapshot every 20 steps, deflate from 4 KB). */
+/** The delta rows' settings: the defaults (a snapshot every 50 steps, deflate from 4 KB). */
 export const DELTA_STORAGE: StorageMode = { storage: 'delta' };
 
 /**
  * burr-edge on every backend and transport; with `storage`, the same rows writing delta rows
  * (named by {@link deltaRowName}, each pointing at its full-row twin).
  */
-export function burrEdgeSystems(ctx: NodeSystemsContext, storage?: StorageMode): System[] {
+export function burrEdgeSystems(ctx: NodeSystemsContext, storage?: StorageMode, suffix = ''): System[] {
   const systems = burrEdgeRows(ctx, storage);
   if (!storage) return systems;
   return systems.map((system) => ({
     ...system,
-    name: deltaRowName(system.name),
+    name: deltaRowName(system.name) + suffix,
     tags: [...system.tags, 'delta'],
     fullRow: system.name,
-    notes: [`storage: 'delta' (docs/delta.md): a snapshot every 20 steps, deltas between`, ...system.notes],
+    notes: [`storage: 'delta' (docs/delta.md): a snapshot every 50 steps, deltas between`, ...system.notes],
   }));
 }
 

@@ -55,7 +55,7 @@ export {
   type MaterializeOptions,
   type MaterializeResult,
 } from './core/base.js';
-export { DELTA_KEY, DELTA_FORMAT_VERSION, type DeltaOptions, type Inflate } from './core/delta.js';
+export { DELTA_KEY, DELTA_FORMAT_VERSION, type DeltaOptions } from './core/delta.js';
 export type {
   PersistedStateData,
   PersistedStatus,

@@ -56,7 +56,6 @@ import {
   serializeFields,
   type DeltaOptions,
   type FieldTexts,
-  type Inflate,
   type ResolvedDeltaOptions,
 } from './delta.js';
 
@@ -199,13 +198,6 @@ export interface BasePersisterOptions {
   storage?: 'full' | 'delta';
   /** Tuning of `storage: 'delta'`. */
   delta?: DeltaOptions;
-  /**
-   * Reads rows stored compressed (delta mode's large snapshots) where the runtime has no
-   * `DecompressionStream` — Vercel's Edge Runtime. fflate's `unzlibSync` fits:
-   * `import { unzlibSync } from 'fflate'; … { inflate: unzlibSync }`. Unused where the platform
-   * decompresses. Without either, such a row is a `NOT_SUPPORTED` error saying so.
-   */
-  inflate?: Inflate;
 }
 
 /** Options of `materialize`. */
@@ -234,7 +226,7 @@ const PRUNE_PAGE = 500;
 /** Page size of the listings when no `limit` is given. */
 const DEFAULT_PAGE = 100;
 /** The block size a reader assumes for delta rows when it was not given one (the writers' default). */
-const DEFAULT_SNAPSHOT_EVERY = 20;
+const DEFAULT_SNAPSHOT_EVERY = 50;
 
 const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? (Symbol.for('Symbol.asyncDispose') as typeof Symbol.asyncDispose);
 
@@ -257,12 +249,9 @@ export abstract class PersisterCore {
   #closed = false;
   /** `storage: 'delta'`: the writer's settings and its memory of each app's last saved step. */
   readonly #delta: { options: ResolvedDeltaOptions; memory: StepMemory } | undefined;
-  readonly #inflate: Inflate | undefined;
 
   constructor(options: BasePersisterOptions = {}) {
     this.#initialized = options.assumeInitialized === true;
-    if (options.inflate !== undefined && typeof options.inflate !== 'function') throw new InvalidArgumentError('inflate', 'must be a function (compressed bytes → bytes)', { operation: 'construct' });
-    this.#inflate = options.inflate;
     const storage = options.storage ?? 'full';
     if (storage !== 'full' && storage !== 'delta') {
       throw new InvalidArgumentError('storage', `must be 'full' or 'delta', got ${JSON.stringify(String(storage))}`, { operation: 'construct' });
@@ -526,7 +515,7 @@ export abstract class PersisterCore {
   ): Promise<JsonObject> {
     const every = this.#delta?.options.snapshotEvery ?? DEFAULT_SNAPSHOT_EVERY;
     for (;;) {
-      const result = await rebuild(target, texts, ctx, this.#inflate);
+      const result = rebuild(target, texts, ctx);
       if ('state' in result) return result.state;
       const missing = result.missing;
       const rows = missing < lowest ? await listHistory({ partitionKey, appId, limit: (missing % every) + 1, before: missing + 1, withState: true, from: blockOf(missing, every) * every }) : [];

@@ -222,7 +222,7 @@ export const deltaCases: ConformanceCase[] = [
         expected.push(state);
         await persister.save(step('p', 'old', seq, state));
       }
-      const every = target.storage?.delta?.snapshotEvery ?? 20;
+      const every = target.storage?.delta?.snapshotEvery ?? 50;
       const prune = () => persister.prune({ partitionKey: 'p', appId: 'old', keepLast: 2 });
       let deletedSteps = 0;
       const trips = subject.roundTrips ? await roundTripsOf(subject, async () => ({ deletedSteps } = await prune())) : (({ deletedSteps } = await prune()), 0);

@@ -4,7 +4,7 @@
  *
  * - the tarball holds every file the exports map points at (JS and .d.ts) and the README, and
  *   nothing of src/, test/, playground/, bench/, scripts/ or any database file;
- * - every packed module imports only packed files, `lossless-json` and its own declared peer
+ * - every packed module imports only packed files, the core's dependencies (`lossless-json`, `fflate`) and its own declared peer
  *   driver (no `node:` builtin, no `.ts` path), and its source map carries its source — except
  *   the Node-only ones: the bin (`dist/cli/`, which alone imports commander and cli-progress) and
  *   the tracking loader, which may import `node:` builtins;
@@ -52,7 +52,7 @@ const subpaths = Object.keys(manifest.exports)
   .map((key) => (key === '.' ? manifest.name : `${manifest.name}/${key.slice(2)}`));
 
 /** Drivers the consumer installs (symlinked from this repo), and the package's own dependency. */
-const linked = ['lossless-json', 'commander', 'cli-progress', '@libsql/client', '@neondatabase/serverless', '@upstash/redis', 'idb', 'mongodb', 'fake-indexeddb', '@types/node'];
+const linked = ['lossless-json', 'fflate', 'commander', 'cli-progress', '@libsql/client', '@neondatabase/serverless', '@upstash/redis', 'idb', 'mongodb', 'fake-indexeddb', '@types/node'];
 
 interface PackResult {
   filename: string;
@@ -187,7 +187,7 @@ describe('npm pack: the tarball', () => {
 describe('the installed modules', () => {
   const declared = () => new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
 
-  it('import only packed files, lossless-json and declared peers: no node: builtins, no .ts paths', () => {
+  it('import only packed files, the core\'s dependencies and declared peers: no node: builtins, no .ts paths', () => {
     const files = filesUnder(installed).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
     expect(files.length).toBeGreaterThan(0);
     const problems: string[] = [];
@@ -210,9 +210,10 @@ describe('the installed modules', () => {
       }
     }
     expect(problems).toEqual([]);
-    // Each driver is imported by its own backend only; the core needs lossless-json alone.
+    // Each driver is imported by its own backend only; the core needs lossless-json and fflate's inflate alone.
     expect(Object.fromEntries([...bare].map(([name, users]) => [name, [...users].sort()]))).toEqual({
       'lossless-json': ['dist/core/json.js'],
+      fflate: ['dist/core/delta.js'],
       // The bin's dependencies: imported by the bin alone, never by a library module.
       commander: ['dist/cli/gateway.d.ts', 'dist/cli/main.js'],
       'cli-progress': ['dist/cli/main.js'],

@@ -145,7 +145,7 @@ describe('strict edge bundles (esbuild → EdgeVM)', () => {
       });
 
       if (entry.subpath === './libsql') {
-        it('reads delta rows Node compressed, where there is no DecompressionStream, with `inflate: unzlibSync` (fflate, bundled as an app would)', async () => {
+        it('reads delta rows Node compressed, where there is no DecompressionStream', async () => {
           const table = `edge_vm_delta_${Date.now().toString(36)}`;
           const { SQLitePersister } = await import('../../src/persisters/libsql.js');
           const writer = SQLitePersister.fromValues({ url: harness.hranaUrl, authToken: harness.hranaToken, tableName: table, storage: 'delta', delta: { compressAbove: 64 } });
@@ -162,16 +162,9 @@ describe('strict edge bundles (esbuild → EdgeVM)', () => {
           const vm = strictVm();
           expect(vm.evaluate('typeof DecompressionStream')).toBe('undefined');
           vm.evaluate(code);
-          const fflate = await esbuild.build({ stdin: { contents: "export { unzlibSync } from 'fflate';", resolveDir: size.root }, bundle: true, format: 'iife', globalName: '__fflate', platform: 'browser', write: false, logLevel: 'silent' });
-          vm.evaluate(fflate.outputFiles[0]!.text);
-          const without = await vm.evaluate<Promise<string>>(`(async () => {
-            const reader = __subject.SQLitePersister.fromValues({ url: ${JSON.stringify(harness.hranaUrl)}, authToken: ${JSON.stringify(harness.hranaToken)}, tableName: ${JSON.stringify(table)} });
-            try { await reader.load('p', 'a', 0); return 'loaded'; } catch (error) { return error.code; } finally { await reader.close(); }
-          })()`);
-          expect(without).toBe('NOT_SUPPORTED');
           const result = await vm.evaluate<Promise<string>>(`(async () => {
             const { SQLitePersister } = __subject;
-            const reader = SQLitePersister.fromValues({ url: ${JSON.stringify(harness.hranaUrl)}, authToken: ${JSON.stringify(harness.hranaToken)}, tableName: ${JSON.stringify(table)}, inflate: __fflate.unzlibSync });
+            const reader = SQLitePersister.fromValues({ url: ${JSON.stringify(harness.hranaUrl)}, authToken: ${JSON.stringify(harness.hranaToken)}, tableName: ${JSON.stringify(table)} });
             const out = [];
             for (const seq of [0, 1, 2]) out.push((await reader.load('p', 'a', seq)).state);
             await reader.close();
