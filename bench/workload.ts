@@ -3,6 +3,7 @@
  * step, every step saved whole. Pure and browser-safe (no `node:` imports): the IndexedDB row
  * runs this same module inside Chromium.
  */
+import { random } from '../src/testing/helpers.js';
 
 /** How big one run is. */
 export interface Scale {
@@ -45,17 +46,8 @@ export interface AgentState {
   done: boolean;
 }
 
-/** mulberry32: a small, fast, well-mixed 32-bit PRNG. Same seed, same sequence, every runtime. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the conformance suite's PRNG): same seed, same sequence, every runtime. */
+export const prng = random;
 
 const WORDS = (
   'agent tool call result search query answer draft revise plan step state memory context token ' +

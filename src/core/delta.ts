@@ -356,18 +356,10 @@ function setField(target: JsonObject, key: string, value: JsonValue): void {
 /** Applies a delta to the state of its `prev` step (not modified): the state it was saved as. */
 export function applyDelta(base: JsonObject, delta: Extract<DecodedRow, { kind: 'delta' }>, context: ErrorContext): JsonObject {
   const state: JsonObject = {};
-  const removed = new Set(delta.unset ?? []);
-  for (const key of Object.keys(base)) if (!removed.has(key)) setField(state, key, base[key]!);
-  if (delta.set) for (const key of Object.keys(delta.set)) setField(state, key, delta.set[key]!);
-  if (delta.append) {
-    for (const key of Object.keys(delta.append)) {
-      const current = Object.prototype.hasOwnProperty.call(state, key) ? state[key] : undefined;
-      const tail = delta.append[key];
-      if (!Array.isArray(current) || !Array.isArray(tail)) throw corrupt(`append to ${JSON.stringify(key)}, which is not a list`, context);
-      setField(state, key, current.concat(tail));
-    }
-  }
-  return delta.keys ? reorder(state, delta.keys, context) : state;
+  for (const key of Object.keys(base)) setField(state, key, base[key]!);
+  // The lists that grow are copied, so that `base` stays as it was.
+  if (delta.append) for (const key of Object.keys(delta.append)) if (Array.isArray(state[key])) setField(state, key, [...(state[key] as JsonValue[])]);
+  return applyDeltaInPlace(state, delta, context);
 }
 
 /**

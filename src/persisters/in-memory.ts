@@ -24,6 +24,18 @@ interface MemoryRow extends StoredRow {
 const rowKey = (partitionKey: string, appId: string, sequenceId: number) => JSON.stringify([partitionKey, appId, sequenceId]);
 const appKey = (partitionKey: string, appId: string) => JSON.stringify([partitionKey, appId]);
 
+/** Index of the first element of an ascending list that is at least `value`. */
+function firstAtLeast(list: number[], value: number): number {
+  let low = 0;
+  let high = list.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (list[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
 /** Keeps records in this process's memory: for tests and prototypes. Same semantics as the database backends. */
 export class InMemoryPersister extends BaseStatePersister {
   protected readonly backendName = 'memory';
@@ -31,6 +43,8 @@ export class InMemoryPersister extends BaseStatePersister {
   readonly #rows = new Map<string, MemoryRow>();
   /** Each app's row with the highest sequence id, so `load(pk, app)` does not scan every row. */
   readonly #latest = new Map<string, MemoryRow>();
+  /** Each app's sequence ids, ascending, so a history page (and a delta load) reads its rows without scanning every row. */
+  readonly #sequences = new Map<string, number[]>();
   #counter = 0;
   #tableExists = false;
 
@@ -64,6 +78,9 @@ export class InMemoryPersister extends BaseStatePersister {
     const row: MemoryRow = { ...stored, createdAt: new Date().toISOString(), order: this.#counter++ };
     this.#rows.set(key, row);
     if (!latest || row.sequenceId > latest.sequenceId) this.#latest.set(app, row);
+    const sequences = this.#sequences.get(app) ?? [];
+    sequences.splice(firstAtLeast(sequences, row.sequenceId), 0, row.sequenceId);
+    this.#sequences.set(app, sequences);
     return { inserted: true };
   }
 
@@ -97,13 +114,16 @@ export class InMemoryPersister extends BaseStatePersister {
   protected override async storageDeleteApp(key: string, app: string): Promise<void> {
     for (const [k, row] of this.#rows) if (row.partitionKey === key && row.appId === app) this.#rows.delete(k);
     this.#latest.delete(appKey(key, app));
+    this.#sequences.delete(appKey(key, app));
   }
 
   protected override async storageListHistory(query: HistoryQuery): Promise<StoredHistoryRow[]> {
-    const steps = [...this.#rows.values()]
-      .filter((row) => row.partitionKey === query.partitionKey && row.appId === query.appId && (query.before === undefined || row.sequenceId < query.before) && (query.from === undefined || row.sequenceId >= query.from))
-      .sort((a, b) => b.sequenceId - a.sequenceId)
-      .slice(0, query.limit);
+    const sequences = this.#sequences.get(appKey(query.partitionKey, query.appId)) ?? [];
+    const steps: MemoryRow[] = [];
+    for (let i = (query.before === undefined ? sequences.length : firstAtLeast(sequences, query.before)) - 1; i >= 0 && steps.length < query.limit; i--) {
+      if (query.from !== undefined && sequences[i]! < query.from) break;
+      steps.push(this.#rows.get(rowKey(query.partitionKey, query.appId, sequences[i]!))!);
+    }
     return steps.map((row) => ({
       sequenceId: row.sequenceId,
       position: row.position,
@@ -163,6 +183,8 @@ export class InMemoryPersister extends BaseStatePersister {
         if (query.keepLast !== undefined && rank < query.keepLast) return;
         if (query.olderThan !== undefined && !(new Date(row.createdAt as string).getTime() < query.olderThan.getTime())) return;
         this.#rows.delete(rowKey(row.partitionKey, row.appId, row.sequenceId));
+        const sequences = this.#sequences.get(appKey(row.partitionKey, row.appId))!;
+        sequences.splice(firstAtLeast(sequences, row.sequenceId), 1);
         deleted++;
       });
     }

@@ -11,19 +11,7 @@ import { initializeFrom } from '../core/sessions.js';
 import type { SessionPersister } from '../core/types.js';
 import { equal, jsonEquals, ok } from './assert.js';
 import type { ConformanceCase, ConformanceSubject } from './conformance.js';
-import { roundTripsOf, step, withSubject } from './helpers.js';
-
-/** mulberry32: a failing seed replays exactly. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random, roundTripsOf, step, withSubject } from './helpers.js';
 
 const WORDS = ['agent', 'tool', 'call', 'résumé', 'state', '数据', 'step', 'fork', 'ünïcode', 'emoji 🚀', 'quote "x"', 'back\\slash'];
 

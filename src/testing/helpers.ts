@@ -36,3 +36,15 @@ export async function roundTripsOf(subject: ConformanceSubject, run: () => Promi
   return subject.roundTrips!() - before;
 }
 
+
+/** A small deterministic PRNG (mulberry32), so a failing property case replays from its seed. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -8,7 +8,7 @@ import { initializeFrom, StepSaver, allApps, allHistory } from '../core/sessions
 import type { AppSummary, SessionPersister } from '../core/types.js';
 import { equal, jsonEquals, ok, rejectsWith } from './assert.js';
 import type { ConformanceCase, ConformanceSubject } from './conformance.js';
-import { roundTripsOf, step, withSubject } from './helpers.js';
+import { random, roundTripsOf, step, withSubject } from './helpers.js';
 
 function sessions(subject: ConformanceSubject): SessionPersister {
   const persister = subject.persister as Partial<SessionPersister>;
@@ -16,18 +16,6 @@ function sessions(subject: ConformanceSubject): SessionPersister {
     ok(typeof persister[method] === 'function', `the persister has no ${method} (declare capabilities.sessions: false if that is intended)`);
   }
   return persister as SessionPersister;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failing property case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -12,17 +12,7 @@ import { DELTA_KEY, StepMemory, applyDelta, decodeRow, diffFields, encodeRow, jo
 import { parseJson, stringifyJson, type JsonObject, type JsonValue } from '../../src/core/json.js';
 import { jsonEqual } from '../../src/core/compare.js';
 import { countCalls } from '../../src/testing/index.js';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from '../../src/testing/helpers.js';
 
 function anyValue(next: () => number, depth = 0): JsonValue {
   switch (Math.floor(next() * (depth > 2 ? 5 : 7))) {
