@@ -353,7 +353,7 @@ export abstract class PersisterCore {
     let size: number;
     if (this.#delta) {
       record.fields = serializeFields(serialized, ctx);
-      size = record.fields.bytes;
+      size = this.maxStateBytes === undefined ? 0 : utf8Length(joinFields(record.fields));
     } else {
       record.stateJson = stringifyJson(serialized, ctx);
       size = this.maxStateBytes === undefined ? 0 : utf8Length(record.stateJson);
@@ -399,7 +399,7 @@ export abstract class PersisterCore {
     ) {
       const text = diffFields(previous.fields, fields);
       // "When the change is larger than the state": a delta that saves nothing is a snapshot.
-      if (utf8Length(text) + 48 < fields.bytes) body = { kind: 'delta', prev: previous.sequenceId, text };
+      if (text.length + 48 < fields.bytes) body = { kind: 'delta', prev: previous.sequenceId, text };
     }
     body ??= { kind: 'snapshot', text: joinFields(fields) };
     record.stateJson = await encodeRow(body, compressAbove, record.forkedFromJson);

@@ -36,7 +36,7 @@ export interface DeltaOptions {
   compressAbove?: number | false;
   /** Apps whose last saved state the persister remembers (least recently saved forgotten first). @default 1000 */
   rememberApps?: number;
-  /** Bytes of remembered state (serialized) at most, over every app. @default 64 MiB */
+  /** Size of the remembered states (their JSON, in UTF-16 code units) at most, over every app. @default 64 Mi (2^26) */
   rememberBytes?: number;
 }
 
@@ -68,7 +68,11 @@ export interface FieldTexts {
   keys: string[];
   /** Field name → its value's JSON text. */
   texts: Map<string, string>;
-  /** UTF-8 size of the whole state's JSON. */
+  /**
+   * Length of the whole state's JSON in UTF-16 code units: what the memory bound and the
+   * "is a delta smaller" test compare (measuring UTF-8 would encode every text once more; the
+   * size limits, where a backend has one, measure UTF-8 exactly).
+   */
   bytes: number;
 }
 
@@ -83,7 +87,7 @@ export function serializeFields(state: JsonObject, context: ErrorContext): Field
     const text = stringifyJson(value, context, `state.${key}`);
     keys.push(key);
     texts.set(key, text);
-    bytes += utf8Length(key) + 3 + utf8Length(text) + (keys.length > 1 ? 1 : 0);
+    bytes += key.length + 3 + text.length + (keys.length > 1 ? 1 : 0);
   }
   return { keys, texts, bytes };
 }
