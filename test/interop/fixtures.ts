@@ -3,13 +3,13 @@
  * `load` and `list_app_ids`, read losslessly so 9007199254740993 stays exact.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { jsonEqual } from '../../src/core/compare.js';
 import { parseJson, type JsonObject } from '../../src/core/json.js';
 import type { PersistedStateData } from '../../src/core/types.js';
+import { FIXTURES_DIR } from './fixtures-dir.js';
 
-export const FIXTURES_DIR = fileURLToPath(new URL('../../../shared/fixtures/burr-python/', import.meta.url));
+export { FIXTURES_DIR };
 
 export interface ExpectedLoad {
   query: { partition_key: string | null; app_id: string; sequence_id: number | null };

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseJson, type JsonValue } from '../../src/core/json.js';
+import { FIXTURES_DIR } from '../interop/fixtures-dir.js';
 
 export interface TrackingExpected {
   project: string;
@@ -15,12 +15,10 @@ export interface TrackingExpected {
   loads: { query: { partition_key: string; app_id: string; sequence_id: number | null }; result?: null | { app_id: string; sequence_id: number; position: string; status: string; state: Record<string, JsonValue> }; error?: string }[];
 }
 
-const fixtures = fileURLToPath(new URL('../../../shared/fixtures/burr-python/', import.meta.url));
-
 /** The tracking directory Burr's LocalTrackingClient wrote (read it in place, or copy it to write). */
-export const TRACKING_DIR = join(fixtures, 'tracking');
+export const TRACKING_DIR = join(FIXTURES_DIR, 'tracking');
 
-export const trackingExpected = parseJson(readFileSync(join(fixtures, 'tracking-expected.json'), 'utf8')) as unknown as TrackingExpected;
+export const trackingExpected = parseJson(readFileSync(join(FIXTURES_DIR, 'tracking-expected.json'), 'utf8')) as unknown as TrackingExpected;
 
 /** `{"__BIG__": "digits"}` as the bigint it stands for. */
 export function revive(value: unknown): unknown {
